@@ -1,0 +1,29 @@
+# lrface: `make demo` runs the main job, `make test` the test suite (both install first).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# CPU wheel from local disk on the project machines; GPU users: make setup TORCH_SPEC="torch>=2.3"
+TORCH_SPEC ?= torch==2.13.0
+
+.PHONY: setup test demo bench clean
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "$(TORCH_SPEC)"
+	$(PY) -m pip install -q -e ".[test]"
+	touch $@
+
+test: setup
+	$(PY) -m pytest -q
+
+demo: setup
+	$(VENV)/bin/lrface eval --dataset lfw --resolutions 5,7,14,20,28,56 --modes cr,er --protocols btm-stm --out out/demo
+	$(VENV)/bin/lrface report out/demo/results.json --out out/demo/report.html
+
+bench: setup
+	$(PY) bench/bench.py
+
+clean:
+	rm -rf out .pytest_cache

@@ -1,0 +1,66 @@
+"""`make bench`: speed of the PyTorch rebuild vs dlib's own descriptor, side by side in one run.
+
+Prints faces/s for the rebuild at batch 1 and 32 and for dlib.compute_face_descriptor on the
+same aligned chips, and their ratios. Later sections (evaluation sweep) are appended by other
+benchmarks; run `python bench/bench.py --only backbone` for this one alone.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def lfw_chips(n: int) -> np.ndarray:
+    from lrface.data.facecache import aligned_crops
+    from lrface.data.lfw import lfw_pairs
+
+    images = lfw_pairs().images[:n]
+    return aligned_crops(images, "dlib", 150, progress=False).crops
+
+
+def rate(fn, n_items: int, min_seconds: float = 3.0) -> float:
+    fn()  # warm-up
+    done, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < min_seconds:
+        fn()
+        done += n_items
+    return done / (time.perf_counter() - t0)
+
+
+def bench_backbone(n: int = 64) -> None:
+    import dlib
+
+    from lrface import Recognizer
+    from lrface.paths import dlib_model_file
+
+    chips = lfw_chips(n)
+    rec = Recognizer("dlib_resnet", device="cpu", batch_size=32)
+    fr = dlib.face_recognition_model_v1(str(dlib_model_file("dlib_face_recognition_resnet_model_v1.dat")))
+    x = torch.from_numpy(chips).permute(0, 3, 1, 2).float().div(255)
+    r32 = rate(lambda: rec.embed_crops(x), len(x))
+    r1 = rate(lambda: [rec.embed_crops(x[i : i + 1]) for i in range(8)], 8)
+    rd = rate(lambda: [fr.compute_face_descriptor(c) for c in chips[:8]], 8)
+    print(f"backbone dlib_resnet on {len(chips)} LFW chips, {torch.get_num_threads()} threads, {torch.__version__}")
+    print(f"  pytorch batch 32 : {r32:8.1f} faces/s")
+    print(f"  pytorch batch 1  : {r1:8.1f} faces/s")
+    print(f"  dlib descriptor  : {rd:8.1f} faces/s")
+    print(f"  ratio batch32/dlib {r32 / rd:.1f}x, batch1/dlib {r1 / rd:.1f}x")
+
+
+SECTIONS = {"backbone": bench_backbone}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--only", choices=sorted(SECTIONS), action="append")
+    args = ap.parse_args()
+    for name in args.only or list(SECTIONS):
+        SECTIONS[name]()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""Resolution reduction (Knoche et al. eq. 1): I_LR = F_up(F_down,r(I_HR)), batched in torch.
+
+Resolution r means the face as it appears in a 112 x 112 ArcFace crop downsampled to r x r.
+For a model whose crop frames the face differently, the downsampled size is scaled by the
+ratio of inter-ocular distances, so the face carries the same number of pixels.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from ..align import ARCFACE_EYE_DISTANCE, chip_eye_distance
+from ..errors import LrfaceError
+from ..registry import DEGRADATIONS
+
+KERNELS = ("bicubic", "bilinear", "area", "nearest")
+REFERENCE = 112  # resolutions are defined on the 112 px ArcFace crop; r >= 112 means unchanged
+
+Resolution = int | tuple[int, int]  # r, or (height, width) for non-square targets
+
+
+def parse_resolution(text: str) -> Resolution:
+    """``"14"`` -> 14; ``"8x11"`` (width x height) -> (11, 8); ``"hr"`` -> 112."""
+    t = text.strip().lower()
+    if t in ("hr", "full"):
+        return REFERENCE
+    try:
+        if "x" in t:
+            w, h = (int(v) for v in t.split("x"))
+            return (h, w)
+        return int(t)
+    except ValueError:
+        raise LrfaceError(f"bad resolution {text!r}: use an integer like 14 or WxH like 8x11") from None
+
+
+def resolution_label(r: Resolution) -> str:
+    return f"{r[1]}x{r[0]}" if isinstance(r, tuple) else str(r)
+
+
+def _as_hw(r: Resolution) -> tuple[int, int]:
+    return r if isinstance(r, tuple) else (r, r)
+
+
+def is_full(r: Resolution) -> bool:
+    h, w = _as_hw(r)
+    return h >= REFERENCE and w >= REFERENCE
+
+
+def framing_scale(align_style: str, input_size: int) -> float:
+    """Pixels of the model crop per pixel of the 112 ArcFace crop, by inter-ocular distance."""
+    if align_style == "arcface":
+        return input_size / REFERENCE
+    if align_style == "dlib":
+        return chip_eye_distance(input_size) / ARCFACE_EYE_DISTANCE
+    raise LrfaceError(f"no resolution mapping for alignment style {align_style!r}")
+
+
+def target_size(r: Resolution, align_style: str, input_size: int) -> tuple[int, int]:
+    """The size (h, w) the model crop is downsampled to for resolution ``r``."""
+    s = framing_scale(align_style, input_size)
+    h, w = _as_hw(r)
+    return max(1, round(h * s)), max(1, round(w * s))
+
+
+def _resample(x: torch.Tensor, size: tuple[int, int], kernel: str, antialias: bool) -> torch.Tensor:
+    if kernel == "area":
+        return F.adaptive_avg_pool2d(x, size) if size[0] <= x.shape[2] else F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+    if kernel == "nearest":
+        return F.interpolate(x, size=size, mode="nearest-exact")
+    if kernel in ("bicubic", "bilinear"):
+        return F.interpolate(x, size=size, mode=kernel, align_corners=False, antialias=antialias)
+    raise LrfaceError(f"unknown kernel {kernel!r}; choose from {', '.join(KERNELS)}")
+
+
+def down_up(x: torch.Tensor, size: tuple[int, int], kernel: str = "bicubic", antialias: bool = True,
+            up_kernel: str = "bicubic") -> torch.Tensor:
+    """Downsample N x C x H x W images in [0, 1] to ``size`` then back to H x W (eq. 1)."""
+    h, w = x.shape[-2:]
+    if size[0] >= h and size[1] >= w:
+        return x
+    low = _resample(x, size, kernel, antialias).clamp_(0, 1)
+    up_kernel = "bilinear" if up_kernel == "area" else up_kernel
+    return _resample(low, (h, w), up_kernel, False).clamp_(0, 1)
+
+
+@dataclass(frozen=True)
+class Reduce:
+    """Resolution reduction to r for a given model framing; ``key()`` names it for caches."""
+
+    kernel: str = "bicubic"
+    antialias: bool = True
+    up_kernel: str = "bicubic"
+
+    def __post_init__(self) -> None:
+        for k in (self.kernel, self.up_kernel):
+            if k not in KERNELS:
+                raise LrfaceError(f"unknown kernel {k!r}; choose from {', '.join(KERNELS)}")
+
+    def __call__(self, x: torch.Tensor, r: Resolution, align_style: str) -> torch.Tensor:
+        if is_full(r):
+            return x
+        return down_up(x, target_size(r, align_style, x.shape[-1]), self.kernel, self.antialias, self.up_kernel)
+
+    def key(self, r: Resolution) -> str:
+        if is_full(r):
+            return "hr"
+        return f"{self.kernel}{'-aa' if self.antialias else ''}-up{self.up_kernel}-r{resolution_label(r)}"
+
+
+for _k in KERNELS:
+    DEGRADATIONS.register(_k)(lambda antialias=True, up_kernel="bicubic", _k=_k: Reduce(_k, antialias, up_kernel))

@@ -1,0 +1,1 @@
+"""Evaluation: metrics, verification and identification protocols, reports."""

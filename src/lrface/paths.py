@@ -1,0 +1,58 @@
+"""Where data, caches and packaged model files live (all overridable)."""
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+from .errors import LrfaceError
+
+_REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def data_root(override: str | os.PathLike[str] | None = None) -> Path:
+    """Dataset root: ``override`` > ``$LRFACE_DATA`` > ``../shared/datasets`` beside the repo or cwd."""
+    if override:
+        return Path(override)
+    env = os.environ.get("LRFACE_DATA")
+    if env:
+        return Path(env)
+    for base in (_REPO_ROOT, Path.cwd()):
+        cand = base.parent / "shared" / "datasets"
+        if cand.is_dir():
+            return cand
+    return Path.cwd() / "datasets"
+
+
+def protocol_root() -> Path:
+    """btm-stm protocols etc.: ``$LRFACE_PROTOCOLS`` or ``<data root>/../protocols``."""
+    env = os.environ.get("LRFACE_PROTOCOLS")
+    return Path(env) if env else data_root().parent / "protocols"
+
+
+def cache_dir() -> Path:
+    """User cache: ``$LRFACE_CACHE`` or ``$XDG_CACHE_HOME/lrface`` (``~/.cache/lrface``)."""
+    env = os.environ.get("LRFACE_CACHE")
+    if env:
+        p = Path(env)
+    else:
+        p = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "lrface"
+    p.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+def weights_dir() -> Path:
+    """Weights trained by this project's own commands (committed under ``weights/``)."""
+    return Path(os.environ.get("LRFACE_WEIGHTS", _REPO_ROOT / "weights"))
+
+
+def dlib_model_file(name: str) -> Path:
+    """A file of the ``face_recognition_models`` package, found without importing it
+    (its ``__init__`` imports ``pkg_resources``, absent from current setuptools)."""
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise LrfaceError("package face_recognition_models is not installed (pip install face_recognition_models)")
+    path = Path(list(spec.submodule_search_locations)[0]) / "models" / name
+    if not path.is_file():
+        raise LrfaceError(f"model file {name} missing from face_recognition_models at {path.parent}")
+    return path
