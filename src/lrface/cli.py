@@ -151,6 +151,139 @@ def calibrate(model: str, weights: str | None, device: str, data_root: str | Non
                f"pairsDevTest accuracy {100 * acc_test:.2f}%)")
 
 
+def _resolutions(text: str) -> list:
+    from .degrade import parse_resolution
+
+    return [parse_resolution(t) for t in text.split(",") if t.strip()]
+
+
+def _embedder(model: str, weights: str | None, device: str, kernel: str, antialias: bool, flip: str,
+              cache: bool, batch_size: int):
+    from .degrade import Reduce
+    from .eval.embeddings import Embedder
+    from .recognizer import Recognizer
+
+    rec = Recognizer(model, weights=weights, device=device, batch_size=batch_size)
+    return Embedder(rec, Reduce(kernel, antialias), flip=flip, cache=cache)
+
+
+EVAL_OPTS = [
+    MODEL_OPT, WEIGHTS_OPT, DEVICE_OPT, DATA_OPT,
+    click.option("--kernel", default="bicubic", show_default=True, type=click.Choice(["bicubic", "bilinear", "area", "nearest"]),
+                 help="downsampling kernel"),
+    click.option("--antialias/--no-antialias", default=True, show_default=True),
+    click.option("--flip", default="none", show_default=True, type=click.Choice(["none", "sum", "concat"]),
+                 help="flip fusion (flip after degrading)"),
+    click.option("--no-cache", is_flag=True, help="do not read or write the embedding cache"),
+    click.option("--batch-size", default=32, show_default=True),
+]
+
+
+def _eval_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    for opt in reversed(EVAL_OPTS):
+        fn = opt(fn)
+    return fn
+
+
+@cli.command("eval")
+@click.option("--dataset", "-d", default="lfw", show_default=True, help="lfw, an insightface .bin, or a pairs file")
+@click.option("--images", default=None, help="image root for a pairs-file dataset")
+@click.option("--resolutions", "-r", default="5,6,7,8,10,12,14,16,20,24,28,40,56,112", show_default=True,
+              help="comma-separated r (px of a 112 crop) or WxH")
+@click.option("--modes", default="cr,er", show_default=True, help="cr (both orders), cr1 (2nd image only), er")
+@click.option("--protocols", "-p", default=None, help="btm-stm and/or protocol CSV paths, comma-separated")
+@click.option("--folds", type=int, default=None, help="use only the first N folds (quick runs)")
+@click.option("--out", "-o", default="out/eval", show_default=True, help="output folder")
+@_eval_options
+def eval_cmd(dataset: str, images: str | None, resolutions: str, modes: str, protocols: str | None,
+             folds: int | None, out: str, model: str, weights: str | None, device: str, data_root: str | None,
+             kernel: str, antialias: bool, flip: str, no_cache: bool, batch_size: int) -> None:
+    """Verification at full, cross (CR) and equal (ER) resolution, plus protocol files."""
+    from .eval.sweep import format_table, load_pairset, load_protocols, restrict_folds, run_sweep, write_outputs
+    from .eval.verification import MODES
+
+    mode_list = [m.strip() for m in modes.split(",") if m.strip()]
+    for m in mode_list:
+        if m not in MODES:
+            raise LrfaceError(f"unknown mode {m!r}; choose from {', '.join(MODES)}")
+    pairs = load_pairset(dataset, images, data_root)
+    protos = load_protocols(protocols, dataset)
+    pairs, protos = restrict_folds(pairs, protos, folds)
+    emb = _embedder(model, weights, device, kernel, antialias, flip, not no_cache, batch_size)
+    sweep = run_sweep(emb, pairs, _resolutions(resolutions), mode_list, protos)
+    click.echo(f"{model} on {pairs.name}: {len(pairs)} pairs, {len(pairs.images)} images, kernel {kernel}"
+               f"{'+aa' if antialias else ''}, flip {flip}, {sweep.seconds:.1f} s")
+    click.echo(format_table(sweep.results))
+    meta = {"model": model, "weights": weights, "model_id": emb.model_id, "dataset": pairs.name, "kernel": kernel,
+            "antialias": antialias, "flip": flip, "folds": folds, "seconds": sweep.seconds}
+    path = write_outputs(out, meta, sweep.results)
+    click.echo(f"wrote {path}, results.csv, scores.npz")
+
+
+@cli.command("eval-id")
+@click.option("--dataset", "-d", required=True, help="identity-folder dataset (root/<identity>/<image>)")
+@click.option("--resolutions", "-r", default="8,12,16,20,24,112", show_default=True)
+@click.option("--subjects", default=80, show_default=True, help="subjects per random sub-sample")
+@click.option("--repeats", default=10, show_default=True, help="random sub-samples")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--out", "-o", default=None, help="write results JSON here")
+@_eval_options
+def eval_id(dataset: str, resolutions: str, subjects: int, repeats: int, seed: int, out: str | None, model: str,
+            weights: str | None, device: str, data_root: str | None, kernel: str, antialias: bool, flip: str,
+            no_cache: bool, batch_size: int) -> None:
+    """Identification: first image per identity as HR gallery, the others as probes at each r."""
+    from dataclasses import asdict
+
+    from .atomic import atomic_write_text
+    from .data.identities import gallery_probe_split, read_identity_folders
+    from .eval.identification import RANKS, evaluate_identification
+
+    ds = read_identity_folders(dataset)
+    split = gallery_probe_split(ds)
+    emb = _embedder(model, weights, device, kernel, antialias, flip, not no_cache, batch_size)
+    click.echo(f"{model} on {dataset}: gallery {len(split.gallery)}, probes {len(split.probes)}, "
+               f"sub-samples {repeats} x {subjects} subjects")
+    click.echo(f"{'res':>6s} " + " ".join(f"{'rank' + str(k):>8s}" for k in RANKS) + f" {'rank1 sub':>14s}")
+    rows = []
+    for r in _resolutions(resolutions):
+        res = evaluate_identification(emb, ds, split, r, subjects, repeats, seed)
+        rows.append(asdict(res))
+        click.echo(f"{res.resolution:>6s} " + " ".join(f"{100 * res.cmc[f'rank{k}']:8.2f}" for k in RANKS)
+                   + f" {100 * res.sampled_mean['rank1']:7.2f}±{100 * res.sampled_std['rank1']:5.2f}")
+    if out:
+        atomic_write_text(out, json.dumps({"model": model, "dataset": dataset, "results": rows}, indent=1))
+
+
+@cli.command("make-protocol")
+@click.option("--pairs", "n_pairs", type=int, default=None, help="number of pairs (default: LFW's 6000)")
+@click.option("--range", "rng", required=True, help="LOW-HIGH, e.g. 5-40")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--both", is_flag=True, help="reduce both images (ER-style) instead of only the second")
+@click.option("--out", "-o", required=True)
+def make_protocol(n_pairs: int | None, rng: str, seed: int, both: bool, out: str) -> None:
+    """Generate a mixed-resolution protocol CSV (btm-stm format) with a seed."""
+    from .data.protocols import generate_protocol, write_protocol
+
+    try:
+        low, high = (int(v) for v in rng.split("-"))
+    except ValueError:
+        raise LrfaceError(f"bad --range {rng!r}: use LOW-HIGH like 5-40") from None
+    values = generate_protocol(n_pairs or 6000, low, high, seed, both)
+    write_protocol(out, values)
+    click.echo(f"wrote {len(values) // 2} pairs, resolutions {low}..{high}, seed {seed} -> {out}")
+
+
+@cli.command()
+@click.argument("results", nargs=-1, required=True, type=click.Path())
+@click.option("--out", "-o", default="out/report.html", show_default=True, help="report .html (or .md: markdown + PNGs)")
+def report(results: tuple[str, ...], out: str) -> None:
+    """Plots and tables from one or more `lrface eval` results.json (models overlaid)."""
+    from .eval.report import write_report
+
+    path = write_report([Path(r) for r in results], Path(out))
+    click.echo(f"wrote {path}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors become one line on stderr and exit status 1."""
     try:

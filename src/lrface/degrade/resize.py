@@ -49,11 +49,13 @@ def is_full(r: Resolution) -> bool:
 
 
 def framing_scale(align_style: str, input_size: int) -> float:
-    """Pixels of the model crop per pixel of the 112 ArcFace crop, by inter-ocular distance."""
+    """Downsampled size per unit r: the model crop is reduced to ``r * scale`` px so that the
+    face spans as many pixels as in a 112 px ArcFace crop reduced to r (equal inter-ocular
+    distance: 35.24 / 112 of the ArcFace crop vs eye distance / size of the model crop)."""
     if align_style == "arcface":
-        return input_size / REFERENCE
+        return 1.0
     if align_style == "dlib":
-        return chip_eye_distance(input_size) / ARCFACE_EYE_DISTANCE
+        return (ARCFACE_EYE_DISTANCE / REFERENCE) / (chip_eye_distance(input_size) / input_size)
     raise LrfaceError(f"no resolution mapping for alignment style {align_style!r}")
 
 
@@ -103,10 +105,12 @@ class Reduce:
             return x
         return down_up(x, target_size(r, align_style, x.shape[-1]), self.kernel, self.antialias, self.up_kernel)
 
-    def key(self, r: Resolution) -> str:
+    def key(self, r: Resolution, align_style: str, input_size: int) -> str:
+        """Cache key: kernel options and the actual downsampled size for this model framing."""
         if is_full(r):
             return "hr"
-        return f"{self.kernel}{'-aa' if self.antialias else ''}-up{self.up_kernel}-r{resolution_label(r)}"
+        h, w = target_size(r, align_style, input_size)
+        return f"{self.kernel}{'-aa' if self.antialias else ''}-up{self.up_kernel}-{h}x{w}"
 
 
 for _k in KERNELS:

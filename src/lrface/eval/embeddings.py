@@ -92,7 +92,7 @@ class Embedder:
 
     def config(self, r: Resolution) -> str:
         return (f"align={self.rec.style}{self.rec.input_size[0]}-{self.detector};"
-                f"degrade={self.reduce.key(r)};flip={self.flip}")
+                f"degrade={self.reduce.key(r, self.rec.style, self.rec.input_size[0])};flip={self.flip}")
 
     @torch.inference_mode()
     def _compute(self, crops: np.ndarray, r: Resolution) -> np.ndarray:
