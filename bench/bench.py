@@ -51,7 +51,35 @@ def bench_backbone(n: int = 64) -> None:
     print(f"  ratio batch32/dlib {r32 / rd:.1f}x, batch1/dlib {r1 / rd:.1f}x")
 
 
-SECTIONS = {"backbone": bench_backbone}
+FULL_SWEEP = ["eval", "--dataset", "lfw", "-r", "5,6,7,8,10,12,14,16,20,24,28,40,56,112", "--modes", "cr,er",
+              "-p", "btm-stm"]
+
+
+def bench_sweep() -> None:
+    """The full LFW sweep (14 resolutions, CR both orders + ER, 4 btm-stm protocols), run twice in
+    one process against a fresh cache: cold (detect, align, embed everything), then warm."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    out = Path("out/bench-sweep")
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "LRFACE_CACHE": cache}
+        times = []
+        for label in ("cold", "warm"):
+            t0 = time.perf_counter()
+            proc = subprocess.run([sys.executable, "-m", "lrface", *FULL_SWEEP, "--out", str(out / label)], env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            times.append(time.perf_counter() - t0)
+            if proc.returncode:
+                print(f"sweep {label} failed (exit {proc.returncode})")
+                return
+        print(proc.stdout)
+    print(f"full LFW sweep: cold cache {times[0]:.0f} s, warm cache {times[1]:.1f} s, ratio {times[0] / times[1]:.0f}x")
+
+
+SECTIONS = {"backbone": bench_backbone, "sweep": bench_sweep}
 
 
 def main() -> None:

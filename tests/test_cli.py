@@ -148,3 +148,8 @@ def test_embed_all_bad_fails(image_zoo, tmp_path, capsys) -> None:
 def test_unknown_model_is_clear(lfw_faces, capsys) -> None:
     code, _, err = run(["verify", str(lfw_faces[0]), str(lfw_faces[1]), "--model", "nope"], capsys)
     assert code == 1 and "unknown model 'nope'" in err
+
+
+def test_verify_with_mmod_detector(lfw_faces, capsys) -> None:
+    code, out, err = run(["verify", str(lfw_faces[6]), str(lfw_faces[7]), "--detector", "mmod"], capsys)
+    assert code == 0 and out.startswith("same person"), err

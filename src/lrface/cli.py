@@ -16,6 +16,8 @@ MODEL_OPT = click.option("--model", "-m", default="dlib_resnet", show_default=Tr
 WEIGHTS_OPT = click.option("--weights", type=click.Path(dir_okay=False), default=None, help="safetensors weights to load")
 DEVICE_OPT = click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1 ...")
 ALIGNED_OPT = click.option("--aligned", is_flag=True, help="inputs are already face crops (no detection)")
+DETECTOR_OPT = click.option("--detector", default="hog", show_default=True, type=click.Choice(["hog", "mmod"]),
+                            help="dlib HOG (fast) or MMOD CNN (slower, more poses)")
 DATA_OPT = click.option("--data-root", envvar="LRFACE_DATA", default=None,
                         help="dataset root (default: $LRFACE_DATA or ../shared/datasets)")
 
@@ -51,13 +53,14 @@ def _face_line(label: str, face: Any) -> str:
 @WEIGHTS_OPT
 @DEVICE_OPT
 @ALIGNED_OPT
+@DETECTOR_OPT
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
 def verify(image_a: str, image_b: str, threshold: float | None, model: str, weights: str | None, device: str,
-           aligned: bool, as_json: bool) -> None:
+           aligned: bool, detector: str, as_json: bool) -> None:
     """Are IMAGE_A and IMAGE_B the same person?"""
     from .recognizer import Recognizer
 
-    rec = Recognizer(model, weights=weights, device=device)
+    rec = Recognizer(model, weights=weights, device=device, detector=detector)
     res = rec.verify(image_a, image_b, threshold=threshold, aligned=aligned)
     notes = [n for f in res.faces for n in f.notes()]
     if as_json:
@@ -81,8 +84,9 @@ def verify(image_a: str, image_b: str, threshold: float | None, model: str, weig
 @WEIGHTS_OPT
 @DEVICE_OPT
 @ALIGNED_OPT
+@DETECTOR_OPT
 @click.option("--batch-size", default=32, show_default=True)
-def embed(directory: str, out: str, model: str, weights: str | None, device: str, aligned: bool,
+def embed(directory: str, out: str, model: str, weights: str | None, device: str, aligned: bool, detector: str,
           batch_size: int) -> None:
     """Embed every image under DIRECTORY into OUT (.npz: paths, embeddings, failed, errors)."""
     from tqdm import tqdm
@@ -94,7 +98,7 @@ def embed(directory: str, out: str, model: str, weights: str | None, device: str
     paths = list_images(directory)
     if not paths:
         raise LrfaceError(f"no images under {directory}")
-    rec = Recognizer(model, weights=weights, device=device, batch_size=batch_size)
+    rec = Recognizer(model, weights=weights, device=device, batch_size=batch_size, detector=detector)
     good: list[str] = []
     embs: list[np.ndarray] = []
     failed: list[tuple[str, str]] = []
@@ -271,6 +275,23 @@ def make_protocol(n_pairs: int | None, rng: str, seed: int, both: bool, out: str
     values = generate_protocol(n_pairs or 6000, low, high, seed, both)
     write_protocol(out, values)
     click.echo(f"wrote {len(values) // 2} pairs, resolutions {low}..{high}, seed {seed} -> {out}")
+
+
+@cli.command("make-bin")
+@click.option("--pairs", "pairs_file", required=True, type=click.Path(), help="LFW-format pairs file")
+@click.option("--images", required=True, type=click.Path(), help="image root the pairs refer to")
+@click.option("--out", "-o", required=True, help="output .bin")
+def make_bin(pairs_file: str, images: str, out: str) -> None:
+    """Write an insightface-style .bin verification set from a pairs file and an image folder."""
+    from .data.binset import write_bin
+    from .data.pairs import read_pairs
+
+    pairs = read_pairs(pairs_file, images)
+    missing = [p for p in pairs.images if not p.is_file()]
+    if missing:
+        raise LrfaceError(f"{len(missing)} image(s) of the pairs file are missing, e.g. {missing[0]}")
+    write_bin(out, pairs)
+    click.echo(f"wrote {len(pairs)} pairs ({2 * len(pairs)} images) -> {out}")
 
 
 @cli.command()

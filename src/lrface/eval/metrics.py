@@ -81,15 +81,15 @@ def roc_curve(scores: np.ndarray, same: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def tar_at_far(scores: np.ndarray, same: np.ndarray, far: float) -> float:
-    """True-accept rate at false-accept rate ``far``: the best operating point with FAR exactly
-    ``far``, linearly interpolated between the ROC points around it (the rate a randomised
-    threshold between those two neighbouring thresholds reaches)."""
+    """True-accept rate at false-accept rate ``far``.
+
+    The ROC is reduced to its best point per distinct FAR (the top of each vertical step), then
+    linearly interpolated: the TAR a randomised mix of the two neighbouring operating points
+    reaches at exactly ``far``. (Reading the raw step curve instead under-reports TAR.)
+    """
     fpr, tpr, _ = roc_curve(scores, same)
-    i = int(np.searchsorted(fpr, far, side="right"))  # first point with fpr > far
-    if i >= len(fpr):
-        return float(tpr[-1])
-    x0, x1, y0, y1 = fpr[i - 1], fpr[i], tpr[i - 1], tpr[i]  # point i-1: highest tpr with fpr <= far
-    return float(y0 if x0 == far else y0 + (y1 - y0) * (far - x0) / (x1 - x0))
+    last = np.r_[fpr[1:] != fpr[:-1], True]  # tpr rises along the curve: last of a run is its max
+    return float(np.interp(far, fpr[last], tpr[last]))
 
 
 def auc(scores: np.ndarray, same: np.ndarray) -> float:
