@@ -277,6 +277,39 @@ def make_protocol(n_pairs: int | None, rng: str, seed: int, both: bool, out: str
     click.echo(f"wrote {len(values) // 2} pairs, resolutions {low}..{high}, seed {seed} -> {out}")
 
 
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.argument("config")
+@click.argument("overrides", nargs=-1)
+@click.option("--resume", is_flag=True, help="continue from OUTPUT/checkpoint.pt if present")
+@DATA_OPT
+def train(config: str, overrides: tuple[str, ...], resume: bool, data_root: str | None) -> None:
+    """Train a recipe (configs/NAME.yaml or a path) with key=value overrides; torchrun-ready."""
+    from .train import train as run_train
+
+    if data_root:
+        overrides = (*overrides, f"data_root={data_root}")
+    path = run_train(config, overrides, resume=resume)
+    click.echo(f"wrote {path}")
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("--name", required=True, help="model name to register, e.g. dlib_resnet_lr")
+@click.option("--results", required=True, type=click.Path(dir_okay=False), help="lrface eval results.json of this model")
+@click.option("--command", "train_command", required=True, help="the command that trained it")
+@click.option("--data", "data_desc", default="../shared/datasets/celeba-subset", show_default=True)
+def publish(run_dir: str, name: str, results: str, train_command: str, data_desc: str) -> None:
+    """Copy a trained model into weights/ with a manifest entry (command, data, commit, metrics, sha256)."""
+    from .models.published import publish as do_publish
+    from .train import load_config
+
+    rows = json.loads(Path(results).read_text())["results"]
+    metrics = {f"{r['mode']}_{r['resolution']}": round(100 * r["accuracy"], 2) for r in rows}
+    cfg = load_config(str(Path(run_dir) / "config.yaml"))
+    dst = do_publish(Path(run_dir), name, cfg["model"]["name"], train_command, data_desc, metrics)
+    click.echo(f"wrote {dst} and its manifest entry")
+
+
 @cli.command("make-bin")
 @click.option("--pairs", "pairs_file", required=True, type=click.Path(), help="LFW-format pairs file")
 @click.option("--images", required=True, type=click.Path(), help="image root the pairs refer to")

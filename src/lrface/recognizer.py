@@ -22,6 +22,15 @@ SMALL_FACE_EYE_PX = 24.0  # below this inter-ocular distance, recognition degrad
 ImageLike = str | os.PathLike[str] | np.ndarray
 
 
+def center_crop(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Square aligned crops -> the model's (h, w) input by cropping the sides (e.g. 112x112 -> 112x96)."""
+    h, w = x.shape[-2:]
+    if (h, w) == tuple(size) or size[0] > h or size[1] > w:
+        return x
+    top, left = (h - size[0]) // 2, (w - size[1]) // 2
+    return x[..., top : top + size[0], left : left + size[1]]
+
+
 def resolve_device(device: str | None = None) -> torch.device:
     """``"auto"``/None -> CUDA when present, else CPU; anything else is passed to torch."""
     if device in (None, "auto"):
@@ -77,6 +86,18 @@ class Recognizer:
         self.style: str = self.model.align_style
         self.threshold = DEFAULT_THRESHOLDS.get(model, 0.5) if weights is None else 0.5
 
+    @classmethod
+    def from_model(cls, model: torch.nn.Module, name: str = "custom", batch_size: int = 32,
+                   detector: str = "hog") -> "Recognizer":
+        """Wrap an in-memory backbone (e.g. during training) without loading weights."""
+        rec = cls.__new__(cls)
+        rec.model_name, rec.model, rec.batch_size, rec.detector = name, model, batch_size, detector
+        rec.device = next(model.parameters()).device
+        rec.input_size = tuple(model.input_size)  # type: ignore[assignment]
+        rec.style = model.align_style
+        rec.threshold = 0.5
+        return rec
+
     def prepare(self, image: ImageLike, aligned: bool = False) -> PreparedFace:
         """Load, detect the largest face and align it; ``aligned`` treats the whole image as the crop."""
         source = str(image) if not isinstance(image, np.ndarray) else "<array>"
@@ -101,6 +122,7 @@ class Recognizer:
         x = crops if isinstance(crops, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(crops))
         if x.dtype == torch.uint8:
             x = x.permute(0, 3, 1, 2).float().div_(255.0)
+        x = center_crop(x, self.input_size)
         out = []
         for i in range(0, len(x), self.batch_size):
             xb = x[i : i + self.batch_size].to(self.device).contiguous(memory_format=torch.channels_last)

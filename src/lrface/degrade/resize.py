@@ -18,7 +18,7 @@ from ..registry import DEGRADATIONS
 KERNELS = ("bicubic", "bilinear", "area", "nearest")
 REFERENCE = 112  # resolutions are defined on the 112 px ArcFace crop; r >= 112 means unchanged
 
-Resolution = int | tuple[int, int]  # r, or (height, width) for non-square targets
+Resolution = int | float | tuple[int, int]  # r, or (height, width) for non-square targets
 
 
 def parse_resolution(text: str) -> Resolution:

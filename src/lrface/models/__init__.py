@@ -10,6 +10,7 @@ from ..errors import LrfaceError
 from ..registry import MODELS
 from .base import FaceBackbone
 from .dlib_resnet import DlibResNet, load_dlib_state_dict
+from . import inception_resnet, iresnet, sphereface  # noqa: F401  (registers backbones)
 
 
 @MODELS.register("dlib_resnet")
@@ -33,6 +34,11 @@ def create_model(name: str, pretrained: bool = True, weights: str | Path | None 
         if missing or unexpected:
             raise LrfaceError(f"weights {weights} do not fit {name}: missing {missing[:3]}, unexpected {unexpected[:3]}")
     return model.eval()
+
+
+from .published import register_published  # noqa: E402
+
+register_published()
 
 
 def list_models() -> list[str]:

@@ -1,0 +1,91 @@
+"""Models trained by this project's own commands, committed under ``weights/`` with a manifest.
+
+``weights/manifest.json``: name -> {file, sha256, base_model, command, data, commit, metrics}.
+Each entry is registered as a model: its base architecture with those weights (sha256 checked).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from safetensors.torch import load as load_safetensors
+
+from ..atomic import atomic_write_bytes, atomic_write_text
+from ..errors import LrfaceError
+from ..paths import weights_dir
+from ..registry import MODELS
+
+MANIFEST = "manifest.json"
+
+
+def read_manifest(root: Path | None = None) -> dict[str, dict[str, Any]]:
+    f = (root or weights_dir()) / MANIFEST
+    if not f.is_file():
+        return {}
+    try:
+        return json.loads(f.read_text())
+    except ValueError as e:
+        raise LrfaceError(f"{f}: invalid JSON ({e})") from None
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _factory(name: str, entry: dict[str, Any]):
+    def build(pretrained: bool = True):
+        model = MODELS.create(entry["base_model"], pretrained=False)
+        if pretrained:
+            f = weights_dir() / entry["file"]
+            if not f.is_file():
+                raise LrfaceError(f"weights of {name} missing: {f}")
+            data = f.read_bytes()
+            if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+                raise LrfaceError(f"{f}: sha256 does not match weights/{MANIFEST}")
+            model.load_state_dict(load_safetensors(data))
+        return model
+
+    metrics = entry.get("metrics", {})
+    summary = ", ".join(f"{k} {v}" for k, v in list(metrics.items())[:4])
+    build.__doc__ = f"{entry['base_model']} fine-tuned by lrface ({entry.get('recipe', '?')}); {summary}"
+    return build
+
+
+def register_published() -> None:
+    for name, entry in read_manifest().items():
+        if name not in MODELS:
+            MODELS.register(name)(_factory(name, entry))
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
+                              cwd=Path(__file__).parent).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def publish(run_dir: Path, name: str, base_model: str, command: str, data: str, metrics: dict[str, Any],
+            max_mb: float = 30.0) -> Path:
+    """Copy ``run_dir/model.safetensors`` to ``weights/<name>.safetensors`` and record it."""
+    src = run_dir / "model.safetensors"
+    if not src.is_file():
+        raise LrfaceError(f"{src} not found: train first")
+    data_bytes = src.read_bytes()
+    if len(data_bytes) > max_mb * 2**20:
+        raise LrfaceError(f"{src} is {len(data_bytes) / 2**20:.1f} MB, over the {max_mb} MB limit")
+    root = weights_dir()
+    dst = root / f"{name}.safetensors"
+    atomic_write_bytes(dst, data_bytes)
+    cfg_file = run_dir / "config.yaml"
+    manifest = read_manifest(root)
+    manifest[name] = {
+        "file": dst.name, "sha256": hashlib.sha256(data_bytes).hexdigest(), "base_model": base_model,
+        "recipe": (cfg_file.read_text().split("name: ", 1)[1].split("\n", 1)[0] if cfg_file.is_file() else "?"),
+        "command": command, "data": data, "commit": git_commit(), "metrics": metrics,
+    }
+    atomic_write_text(root / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    return dst

@@ -1,0 +1,396 @@
+"""The one training entry point: ``lrface train CONFIG [key=value ...]``, also under
+``torchrun --nproc_per_node N`` (DDP: gloo on CPU, NCCL on GPU) with no change.
+
+Every random choice (batch order, flips, resolutions, dropout) is derived from (seed, step),
+so a resumed run continues exactly and N ranks split the same global batch a single rank sees.
+"""
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import yaml
+from safetensors.torch import save_file
+from tqdm import tqdm
+
+from .atomic import atomic_write, atomic_write_text
+from .data.facecache import aligned_crops
+from .data.identities import read_identity_folders
+from .degrade import Reduce
+from .degrade.policies import degrade_batch, make_policy
+from .errors import LrfaceError
+from .heads import HEADS
+from .methods import Trainee, build_terms
+from .models import create_model
+from .paths import data_root
+from .recognizer import center_crop, resolve_device
+
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+
+
+# ---------------------------------------------------------------- config
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except OSError as e:
+        raise LrfaceError(f"cannot read config {path}: {e.strerror}") from None
+    except yaml.YAMLError as e:
+        raise LrfaceError(f"{path}: invalid YAML ({str(e).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise LrfaceError(f"{path}: a config must be a mapping")
+    return data
+
+
+def resolve_config_path(name: str) -> Path:
+    """A path, or a recipe name in configs/ (``bt_m`` -> configs/bt_m.yaml)."""
+    p = Path(name)
+    if p.is_file():
+        return p
+    cand = CONFIG_DIR / f"{name}.yaml"
+    if cand.is_file():
+        return cand
+    known = sorted(f.stem for f in CONFIG_DIR.glob("*.yaml") if f.stem != "base")
+    raise LrfaceError(f"no config {name!r}; recipes: {', '.join(known)}")
+
+
+def load_config(name: str, overrides: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
+    """configs/base.yaml, then the recipe, then ``key.sub=value`` overrides (values parsed as YAML)."""
+    path = resolve_config_path(name)
+    cfg = _merge(_read_yaml(CONFIG_DIR / "base.yaml"), _read_yaml(path))
+    cfg.setdefault("name", path.stem)
+    for item in overrides:
+        if "=" not in item:
+            raise LrfaceError(f"override {item!r} is not key=value")
+        key, raw = item.split("=", 1)
+        node = cfg
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise LrfaceError(f"override {key}: {part} is not a mapping")
+        node[parts[-1]] = yaml.safe_load(raw)
+    cfg.setdefault("output", f"out/train/{cfg['name']}")
+    return cfg
+
+
+# ---------------------------------------------------------------- distributed
+@dataclass
+class Dist:
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def setup_distributed(device: torch.device) -> Dist:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return Dist()
+    backend = "nccl" if device.type == "cuda" else "gloo"
+    if not dist.is_initialized():
+        dist.init_process_group(backend)
+    return Dist(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
+
+
+# ---------------------------------------------------------------- data
+@dataclass
+class TrainSet:
+    crops: torch.Tensor  # N x S x S x 3 uint8
+    labels: torch.Tensor
+    num_classes: int
+    by_label: list[np.ndarray]
+
+
+def load_train_set(cfg: dict[str, Any], style: str, size: int, progress: bool) -> TrainSet:
+    d = cfg["data"]
+    kind = d.get("kind", "folders")
+    root = Path(d["root"])
+    if not root.is_absolute():
+        root = data_root(cfg.get("data_root")) / root
+    if "lfw" in str(root).lower() and not d.get("allow_lfw", False):
+        raise LrfaceError(f"refusing to train on {root}: LFW is evaluation data (set data.allow_lfw=true for "
+                          "fold-disjoint experiments)")
+    if kind == "recordio":
+        from .data.recordio import read_recordio_crops
+
+        crops_np, labels_np = read_recordio_crops(root, size)
+    else:
+        ds = read_identity_folders(root, min_images=int(d.get("min_images", 1)))
+        cs = aligned_crops(ds.images, style, size, progress=progress)
+        ok = cs.status != 2
+        crops_np, labels_np = cs.crops[ok], ds.labels[ok]
+        _, labels_np = np.unique(labels_np, return_inverse=True)
+    limit = d.get("max_images")
+    if limit:
+        crops_np, labels_np = crops_np[:limit], labels_np[:limit]
+    labels = torch.from_numpy(np.asarray(labels_np, dtype=np.int64))
+    n_cls = int(labels.max()) + 1
+    by_label = [np.flatnonzero(labels_np == c) for c in range(n_cls)]
+    return TrainSet(torch.from_numpy(np.ascontiguousarray(crops_np)), labels, n_cls, by_label)
+
+
+def batch_indices(n: int, global_batch: int, step: int, seed: int) -> torch.Tensor:
+    """Sample indices of global batch ``step``: a fresh seeded permutation every epoch."""
+    per_epoch = max(1, n // global_batch)
+    epoch, k = divmod(step, per_epoch)
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100003 + epoch))
+    return perm[k * global_batch : (k + 1) * global_batch]
+
+
+# ---------------------------------------------------------------- schedule
+def lr_factor(step: int, sched: dict[str, Any]) -> float:
+    """Linear warm-up, then cosine decay to 0 or step decay by gamma at milestones."""
+    warm = int(sched.get("warmup_steps", 0))
+    total = int(sched["steps"])
+    if step < warm:
+        return (step + 1) / warm
+    if sched.get("name", "cosine") == "cosine":
+        t = (step - warm) / max(1, total - warm)
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
+    return float(sched.get("gamma", 0.1)) ** sum(step >= m for m in sched.get("milestones", []))
+
+
+# ---------------------------------------------------------------- the engine
+class Trainer:
+    def __init__(self, cfg: dict[str, Any], progress: bool = True) -> None:
+        self.cfg = cfg
+        self.device = resolve_device(cfg.get("device"))
+        self.dist = setup_distributed(self.device)
+        if self.device.type == "cuda":
+            torch.cuda.set_device(self.dist.local_rank)
+            self.device = torch.device("cuda", self.dist.local_rank)
+        self.progress = progress and self.dist.main
+        self.out = Path(cfg["output"])
+        self.seed = int(cfg["seed"])
+        torch.manual_seed(self.seed)
+        mcfg = cfg["model"]
+        self.model = create_model(mcfg["name"], pretrained=bool(mcfg.get("pretrained", True)),
+                                  weights=mcfg.get("weights")).to(self.device)
+        self.style, self.size = self.model.align_style, int(self.model.input_size[0])
+        self.data = load_train_set(cfg, self.style, self.size, self.progress)
+        teacher = None
+        tcfg = cfg.get("teacher") or {}
+        if tcfg:
+            teacher = copy.deepcopy(self.model).eval().requires_grad_(False)
+        self.branches = [make_policy(b) for b in cfg["branches"]]
+        self.reduce = Reduce(cfg.get("kernel", "bicubic"), bool(cfg.get("antialias", True)),
+                             cfg.get("up_kernel", cfg.get("kernel", "bicubic")))
+        hcfg = dict(cfg["head"])
+        head_name, init = hcfg.pop("name"), hcfg.pop("init", "centers")
+        head = HEADS.create(head_name, embedding_dim=self.model.embedding_dim, num_classes=self.data.num_classes, **hcfg)
+        if init == "centers" and mcfg.get("pretrained", True):
+            head.init_from_centers(self._class_centers(teacher or self.model))
+        cls_w = [float(w) for w in cfg.get("cls_weights", [1.0])]
+        cls_w += [0.0] * (len(self.branches) - len(cls_w))
+        self.trainee = Trainee(self.model, head, build_terms(cfg.get("terms") or []), cls_w, teacher,
+                               tcfg.get("branches", [0]) if tcfg else None).to(self.device)
+        self.ddp: torch.nn.Module = self.trainee
+        if self.dist.world > 1:
+            self.ddp = torch.nn.parallel.DistributedDataParallel(
+                self.trainee, device_ids=[self.device.index] if self.device.type == "cuda" else None,
+                find_unused_parameters=not any(cls_w))  # a head no loss uses gets no gradient
+        self.opt = self._optimizer()
+        self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda s: lr_factor(s, cfg["schedule"]))
+        self.step = 0
+
+    # -- setup helpers
+    @torch.no_grad()
+    def _class_centers(self, net: torch.nn.Module) -> torch.Tensor:
+        """Mean normalised embedding per class (a pretrained backbone's classifier starts there)."""
+        net.eval()
+        sums = torch.zeros(self.data.num_classes, net.embedding_dim)
+        for i in range(0, len(self.data.labels), 64):
+            x = self._to_input(self.data.crops[i : i + 64])
+            e = torch.nn.functional.normalize(net(x).float(), dim=1).cpu()
+            sums.index_add_(0, self.data.labels[i : i + 64], e)
+        return sums
+
+    def _optimizer(self) -> torch.optim.Optimizer:
+        o = dict(self.cfg["optim"])
+        name, lr = o.pop("name", "sgd"), float(o.pop("lr"))
+        head_mult = float(o.pop("head_lr_mult", 1.0))
+        groups = [{"params": [p for p in self.model.parameters() if p.requires_grad], "lr": lr},
+                  {"params": list(self.trainee.head.parameters()), "lr": lr * head_mult}]
+        if name == "sgd":
+            return torch.optim.SGD(groups, lr=lr, momentum=float(o.get("momentum", 0.9)),
+                                   weight_decay=float(o.get("weight_decay", 5e-4)))
+        if name == "adamw":
+            return torch.optim.AdamW(groups, lr=lr, weight_decay=float(o.get("weight_decay", 0.05)))
+        raise LrfaceError(f"unknown optimizer {name!r} (sgd, adamw)")
+
+    def _to_input(self, crops: torch.Tensor) -> torch.Tensor:
+        x = crops.to(self.device).permute(0, 3, 1, 2).float().div_(255.0)
+        return center_crop(x, tuple(self.model.input_size)).contiguous(memory_format=torch.channels_last)
+
+    # -- one step
+    def make_views(self, step: int) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """This rank's share of global batch ``step``: one degraded view per branch."""
+        gb = int(self.cfg["batch_size"])
+        if gb % self.dist.world:
+            raise LrfaceError(f"batch_size {gb} is not divisible by {self.dist.world} ranks")
+        gen = torch.Generator().manual_seed(self.seed * 7919 + step)
+        idx = batch_indices(len(self.data.labels), gb, step, self.seed)
+        n = len(idx)
+        flips = torch.rand(n, generator=gen) < 0.5 if self.cfg["data"].get("flip", True) else torch.zeros(n, dtype=torch.bool)
+        res = [pol.sample(n, gen) for pol in self.branches]
+        view_idx = [idx] * len(self.branches)
+        if self.cfg["data"].get("views", "same_image") == "same_identity":
+            view_idx = [idx] + [self._same_identity(idx, gen) for _ in self.branches[1:]]
+        per = n // self.dist.world
+        sl = slice(self.dist.rank * per, (self.dist.rank + 1) * per)
+        views = []
+        for vi, r in zip(view_idx, res):
+            x = self._to_input(self.data.crops[vi[sl]])
+            f = flips[sl].to(self.device)
+            x = torch.where(f[:, None, None, None], torch.flip(x, dims=[3]), x)
+            views.append(degrade_batch(x, r[sl], self.reduce, self.style))
+        return views, self.data.labels[idx[sl]].to(self.device)
+
+    def _same_identity(self, idx: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        """Another image of each sample's identity (the same one when it has only one)."""
+        out = []
+        for i in idx.tolist():
+            pool = self.data.by_label[int(self.data.labels[i])]
+            out.append(int(pool[int(torch.randint(len(pool), (1,), generator=gen))]))
+        return torch.tensor(out)
+
+    def train_step(self) -> dict[str, float]:
+        self.ddp.train()
+        torch.manual_seed(self.seed * 104729 + self.step)  # dropout etc. depend on (seed, step) only
+        views, labels = self.make_views(self.step)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=bool(self.cfg.get("bf16", False))):
+            loss, parts = self.ddp(views, labels)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        clip = self.cfg.get("grad_clip")
+        if clip:
+            torch.nn.utils.clip_grad_norm_(self.trainee.parameters(), float(clip))
+        self.opt.step()
+        self.sched.step()
+        self.step += 1
+        vals = torch.stack([loss.detach().float()] + [v.detach().float() for v in parts.values()])
+        if self.dist.world > 1:
+            dist.all_reduce(vals)
+            vals /= self.dist.world
+        out = {"loss": float(vals[0])}
+        out.update({k: float(v) for k, v in zip(parts, vals[1:])})
+        return out
+
+    # -- checkpoints
+    def save_checkpoint(self) -> Path:
+        path = self.out / "checkpoint.pt"
+        state = {"model": self.model.state_dict(), "head": self.trainee.head.state_dict(),
+                 "optim": self.opt.state_dict(), "sched": self.sched.state_dict(), "step": self.step,
+                 "config": yaml.safe_dump(self.cfg)}
+        atomic_write(path, lambda p: torch.save(state, p))
+        return path
+
+    def load_checkpoint(self, path: Path) -> None:
+        try:
+            state = torch.load(path, map_location=self.device, weights_only=True)
+        except Exception as e:  # noqa: BLE001 - any unreadable checkpoint is one clear error
+            raise LrfaceError(f"cannot load checkpoint {path}: {e}") from None
+        self.model.load_state_dict(state["model"])
+        self.trainee.head.load_state_dict(state["head"])
+        self.opt.load_state_dict(state["optim"])
+        self.sched.load_state_dict(state["sched"])
+        self.step = int(state["step"])
+
+    def export(self) -> Path:
+        path = self.out / "model.safetensors"
+        sd = {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()}
+        atomic_write(path, lambda p: save_file(sd, str(p), metadata={"model": self.cfg["model"]["name"],
+                                                                       "recipe": self.cfg["name"], "step": str(self.step)}))
+        return path
+
+    # -- evaluation
+    def evaluate(self) -> dict[str, float]:
+        from .data.lfw import lfw_pairs
+        from .eval.embeddings import Embedder
+        from .eval.sweep import restrict_folds
+        from .eval.verification import VerificationEval
+        from .recognizer import Recognizer
+
+        ecfg = self.cfg.get("eval") or {}
+        pairs, _ = restrict_folds(lfw_pairs(self.cfg.get("data_root")), {}, ecfg.get("folds"))
+        self.model.eval()
+        rec = Recognizer.from_model(self.model, self.cfg["model"]["name"])
+        ev = VerificationEval(Embedder(rec, self.reduce, cache=False, progress=False), pairs)
+        out = {"hr": ev.run("hr").accuracy}
+        for r in ecfg.get("resolutions", [7, 14, 20]):
+            out[f"cr{r}"] = ev.run("cr", r).accuracy
+        self.model.train()
+        return out
+
+    # -- the loop
+    def fit(self, resume: bool = False) -> Path:
+        total = int(self.cfg["schedule"]["steps"])
+        ckpt = self.out / "checkpoint.pt"
+        if resume and ckpt.is_file():
+            self.load_checkpoint(ckpt)
+        if self.dist.main:
+            self.out.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(self.out / "config.yaml", yaml.safe_dump(self.cfg))
+        log_every, ckpt_every = int(self.cfg.get("log_every", 10)), int(self.cfg.get("ckpt_every", 0))
+        eval_every = int((self.cfg.get("eval") or {}).get("every", 0))
+        bar = tqdm(total=total, initial=self.step, desc=self.cfg["name"], disable=not self.progress, unit="step")
+        t0 = time.perf_counter()
+        while self.step < total:
+            vals = self.train_step()
+            bar.update(1)
+            bar.set_postfix(loss=f"{vals['loss']:.4f}")
+            if self.dist.main and (self.step % log_every == 0 or self.step == total):
+                self._log(vals, time.perf_counter() - t0)
+            if ckpt_every and self.step % ckpt_every == 0 and self.step < total and self.dist.main:
+                self.save_checkpoint()
+            if eval_every and self.step % eval_every == 0 and self.dist.main:
+                self._log_eval(self.evaluate())
+        bar.close()
+        path = self.out / "model.safetensors"
+        if self.dist.main:
+            self.save_checkpoint()
+            path = self.export()
+        if self.dist.world > 1:
+            dist.barrier()
+        return path
+
+    def _log(self, vals: dict[str, float], seconds: float) -> None:
+        row = {"step": self.step, "lr": self.opt.param_groups[0]["lr"], **vals, "seconds": round(seconds, 2)}
+        f = self.out / "log.csv"
+        new = not f.is_file()
+        with open(f, "a", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(row))
+            if new:
+                w.writeheader()
+            w.writerow(row)
+
+    def _log_eval(self, res: dict[str, float]) -> None:
+        with open(self.out / "eval.jsonl", "a") as fh:
+            fh.write(json.dumps({"step": self.step, **res}) + "\n")
+
+
+def train(config: str, overrides: list[str] | tuple[str, ...] = (), resume: bool = False, progress: bool = True) -> Path:
+    """Run a recipe; returns the exported safetensors path."""
+    cfg = load_config(config, overrides)
+    trainer = Trainer(cfg, progress)
+    return trainer.fit(resume=resume)
