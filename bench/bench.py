@@ -79,7 +79,36 @@ def bench_sweep() -> None:
     print(f"full LFW sweep: cold cache {times[0]:.0f} s, warm cache {times[1]:.1f} s, ratio {times[0] / times[1]:.0f}x")
 
 
-SECTIONS = {"backbone": bench_backbone, "sweep": bench_sweep}
+def bench_train(steps: int = 30, batch: int = 32) -> None:
+    """Training throughput (image pairs/s: HR + LR view per sample, maug_logexp) on 1 and 2 CPU ranks,
+    timed from the first to the last logged step (start-up and data loading excluded)."""
+    import csv
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    rates = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in (1, 2):
+            out = Path(tmp) / f"r{n}"
+            args = ["maug_logexp", f"schedule.steps={steps}", f"batch_size={batch}", "log_every=1", "device=cpu",
+                    f"output={out}"]
+            env = {**os.environ, "OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 2) // n))}
+            cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(n), "--master_port",
+                   str(29600 + n), "-m", "lrface", "train", *args]
+            proc = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if proc.returncode:
+                print(f"train bench with {n} rank(s) failed (exit {proc.returncode})")
+                return
+            rows = list(csv.DictReader(open(out / "log.csv")))
+            secs = float(rows[-1]["seconds"]) - float(rows[4]["seconds"])
+            rates[n] = (len(rows) - 5) * batch / secs
+    print(f"training maug_logexp, global batch {batch}: 1 rank {rates[1]:.1f} pairs/s, 2 ranks {rates[2]:.1f} pairs/s, "
+          f"ratio {rates[2] / rates[1]:.2f}x ({os.cpu_count()} cores)")
+
+
+SECTIONS = {"backbone": bench_backbone, "train": bench_train, "sweep": bench_sweep}
 
 
 def main() -> None:

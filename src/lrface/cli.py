@@ -198,10 +198,11 @@ def _eval_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--protocols", "-p", default=None, help="btm-stm and/or protocol CSV paths, comma-separated")
 @click.option("--folds", type=int, default=None, help="use only the first N folds (quick runs)")
 @click.option("--out", "-o", default="out/eval", show_default=True, help="output folder")
+@click.option("--label", default=None, help="name of this model in reports (default: model or weights file)")
 @_eval_options
 def eval_cmd(dataset: str, images: str | None, resolutions: str, modes: str, protocols: str | None,
-             folds: int | None, out: str, model: str, weights: str | None, device: str, data_root: str | None,
-             kernel: str, antialias: bool, flip: str, no_cache: bool, batch_size: int) -> None:
+             folds: int | None, out: str, label: str | None, model: str, weights: str | None, device: str,
+             data_root: str | None, kernel: str, antialias: bool, flip: str, no_cache: bool, batch_size: int) -> None:
     """Verification at full, cross (CR) and equal (ER) resolution, plus protocol files."""
     from .eval.sweep import format_table, load_pairset, load_protocols, restrict_folds, run_sweep, write_outputs
     from .eval.verification import MODES
@@ -218,7 +219,8 @@ def eval_cmd(dataset: str, images: str | None, resolutions: str, modes: str, pro
     click.echo(f"{model} on {pairs.name}: {len(pairs)} pairs, {len(pairs.images)} images, kernel {kernel}"
                f"{'+aa' if antialias else ''}, flip {flip}, {sweep.seconds:.1f} s")
     click.echo(format_table(sweep.results))
-    meta = {"model": model, "weights": weights, "model_id": emb.model_id, "dataset": pairs.name, "kernel": kernel,
+    meta = {"model": model, "label": label, "weights": weights, "model_id": emb.model_id, "dataset": pairs.name,
+            "kernel": kernel,
             "antialias": antialias, "flip": flip, "folds": folds, "seconds": sweep.seconds}
     path = write_outputs(out, meta, sweep.results)
     click.echo(f"wrote {path}, results.csv, scores.npz")
@@ -308,6 +310,118 @@ def publish(run_dir: str, name: str, results: str, train_command: str, data_desc
     cfg = load_config(str(Path(run_dir) / "config.yaml"))
     dst = do_publish(Path(run_dir), name, cfg["model"]["name"], train_command, data_desc, metrics)
     click.echo(f"wrote {dst} and its manifest entry")
+
+
+@cli.command()
+@click.option("--gallery", "-g", required=True, type=click.Path(), help="folder with one sub-folder per identity")
+@click.option("--probe", "-p", required=True, type=click.Path(), help="probe image or folder of probe images")
+@click.option("--method", default="plain", show_default=True, type=click.Choice(["plain", "mitm"]))
+@click.option("--top-k", "-k", default=5, show_default=True)
+@click.option("--fusion", default="s_max_add", show_default=True, help="mitm: t_add, t_concat, s_add, s_max, s_max_add")
+@click.option("--scales", default="2,4,8", show_default=True, help="mitm: SR magnifications of the probe")
+@click.option("--degradations", default=16, show_default=True, help="mitm: gallery degradation chains")
+@MODEL_OPT
+@WEIGHTS_OPT
+@DEVICE_OPT
+@ALIGNED_OPT
+def identify(gallery: str, probe: str, method: str, top_k: int, fusion: str, scales: str, degradations: int,
+             model: str, weights: str | None, device: str, aligned: bool) -> None:
+    """Who is in PROBE? Top-k gallery identities with scores (the best image of each identity)."""
+    from .data.facecache import aligned_crops
+    from .data.identities import read_identity_folders
+    from .imageio import list_images
+    from .match import MitmConfig, MitmMatcher, mitm_scores, plain_scores
+    from .recognizer import Recognizer, iter_prepared
+
+    rec = Recognizer(model, weights=weights, device=device)
+    ds = read_identity_folders(gallery)
+    cs = aligned_crops(ds.images, rec.style, rec.input_size[0], progress=False)
+    ok = np.flatnonzero(cs.status != 2)
+    for i in np.flatnonzero(cs.status == 2):
+        click.echo(f"warning: gallery image skipped: {cs.errors.get(int(i), ds.images[i])}", err=True)
+    if not len(ok):
+        raise LrfaceError(f"no usable gallery image under {gallery}")
+    g_crops, g_keys, g_labels = cs.crops[ok], [cs.keys[i] for i in ok], ds.labels[ok]
+    probe_paths = [Path(probe)] if Path(probe).is_file() else list_images(probe)
+    if not probe_paths:
+        raise LrfaceError(f"no probe images at {probe}")
+    matcher = None
+    if method == "mitm":
+        cfg = MitmConfig(scales=tuple(int(v) for v in scales.split(",")), degradations=degradations, fusion=fusion)
+        matcher = MitmMatcher(rec, cfg)
+    for path, face in iter_prepared(rec, probe_paths, aligned):
+        if isinstance(face, str):
+            click.echo(f"{path}: skipped ({face})", err=True)
+            continue
+        if matcher is None:
+            sim = plain_scores(rec, [face.crop], g_crops)[0]
+        else:
+            small = _probe_small(face, rec.input_size[0])
+            sim = mitm_scores(matcher, [small], g_crops, g_keys, small.shape[0])[0]
+        best = {}
+        for lab, sc in zip(g_labels, sim):
+            best[int(lab)] = max(best.get(int(lab), -np.inf), float(sc))
+        ranked = sorted(best.items(), key=lambda kv: -kv[1])[:top_k]
+        click.echo(f"{path}:")
+        for rank, (lab, sc) in enumerate(ranked, 1):
+            click.echo(f"  {rank}. {ds.names[lab]:30s} {sc:.4f}")
+
+
+def _probe_small(face: Any, size: int) -> np.ndarray:
+    """The probe at its own resolution: an aligned crop as given (squared), or a detected face's
+    chip reduced to the size its inter-ocular distance supports."""
+    from .align import chip_eye_distance
+    from .match import resize, to_tensor
+
+    px = int(face.face_px) if face.eye_px is None else int(round(face.eye_px * size / chip_eye_distance(size)))
+    px = max(4, min(size, px))
+    t = resize(to_tensor(face.crop[None]), px)[0]
+    return (t.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+
+
+@cli.command("train-sr")
+@click.option("--scale", type=click.Choice(["2", "4", "8"]), required=True)
+@click.option("--steps", default=1500, show_default=True)
+@click.option("--batch", default=16, show_default=True)
+@click.option("--dataset", default="celeba-subset", show_default=True, help="identity folders under the data root")
+@click.option("--out", "-o", default=None, help="weights file (default weights/face_sr_x{scale}.safetensors)")
+@DATA_OPT
+def train_sr_cmd(scale: str, steps: int, batch: int, dataset: str, out: str | None, data_root: str | None) -> None:
+    """Train the face super-resolution network (EDSR-style, L1) on aligned CelebA-subset crops."""
+    from .data.facecache import aligned_crops
+    from .data.identities import read_identity_folders
+    from .match.sr import sr_weights_path, train_sr
+    from .paths import data_root as root_of
+
+    root = Path(dataset) if Path(dataset).is_absolute() else root_of(data_root) / dataset
+    if "lfw" in str(root).lower():
+        raise LrfaceError("refusing to train on LFW (evaluation data)")
+    cs = aligned_crops(read_identity_folders(root).images, "dlib", 150)
+    target = Path(out) if out else sr_weights_path(int(scale))
+    summary = train_sr(cs.crops[cs.status != 2], int(scale), steps=steps, batch=batch, out=target)
+    click.echo(f"x{scale}: {summary['params']} parameters, {steps} steps in {summary['seconds']:.0f} s, "
+               f"final L1 {summary['final_l1']:.4f} -> {target}")
+
+
+@cli.command("eval-sr")
+@click.option("--images", default=300, show_default=True, help="LFW View 2 images to test on")
+@DATA_OPT
+def eval_sr(images: int, data_root: str | None) -> None:
+    """PSNR/SSIM of the committed SR networks vs bicubic on aligned LFW crops (144 px centre)."""
+    import torch
+
+    from .data.facecache import aligned_crops
+    from .data.lfw import lfw_pairs
+    from .match.sr import SCALES, evaluate_sr, load_sr
+
+    paths = lfw_pairs(data_root).images[:images]
+    cs = aligned_crops(paths, "dlib", 150, progress=False)
+    hr = torch.from_numpy(cs.crops[cs.status != 2][:, 3:147, 3:147]).permute(0, 3, 1, 2).float() / 255
+    click.echo(f"{len(hr)} LFW crops, 144x144, LR = bicubic antialiased downsampling")
+    for k in SCALES:
+        m = evaluate_sr(load_sr(k), hr)
+        click.echo(f"x{k}: PSNR {m['psnr_sr']:.2f} dB (bicubic {m['psnr_bicubic']:.2f}), "
+                   f"SSIM {m['ssim_sr']:.4f} (bicubic {m['ssim_bicubic']:.4f})")
 
 
 @cli.command("make-bin")

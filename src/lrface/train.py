@@ -198,10 +198,10 @@ class Trainer:
         hcfg = dict(cfg["head"])
         head_name, init = hcfg.pop("name"), hcfg.pop("init", "centers")
         head = HEADS.create(head_name, embedding_dim=self.model.embedding_dim, num_classes=self.data.num_classes, **hcfg)
-        if init == "centers" and mcfg.get("pretrained", True):
-            head.init_from_centers(self._class_centers(teacher or self.model))
         cls_w = [float(w) for w in cfg.get("cls_weights", [1.0])]
         cls_w += [0.0] * (len(self.branches) - len(cls_w))
+        if init == "centers" and mcfg.get("pretrained", True) and any(cls_w):
+            head.init_from_centers(self._class_centers(teacher or self.model))
         self.trainee = Trainee(self.model, head, build_terms(cfg.get("terms") or []), cls_w, teacher,
                                tcfg.get("branches", [0]) if tcfg else None).to(self.device)
         self.ddp: torch.nn.Module = self.trainee
@@ -332,7 +332,8 @@ class Trainer:
         from .recognizer import Recognizer
 
         ecfg = self.cfg.get("eval") or {}
-        pairs, _ = restrict_folds(lfw_pairs(self.cfg.get("data_root")), {}, ecfg.get("folds"))
+        pairs, _ = restrict_folds(lfw_pairs(self.cfg.get("data_root"), ecfg.get("pairs", "pairs.txt")), {},
+                                  ecfg.get("folds"))
         self.model.eval()
         rec = Recognizer.from_model(self.model, self.cfg["model"]["name"])
         ev = VerificationEval(Embedder(rec, self.reduce, cache=False, progress=False), pairs)

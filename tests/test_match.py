@@ -1,0 +1,103 @@
+"""Meet-in-the-middle parts: degradations, chains, fusion, correlation, SR shapes, identify end to end."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from lrface.degrade.realistic import GALLERY_DEGRADATIONS, chain, chains
+from lrface.match.fusion import correlation, fuse
+from lrface.match.sr import EDSR, SCALES, psnr, ssim
+from lrface.registry import DEGRADATIONS
+
+
+@pytest.fixture(scope="module")
+def face() -> torch.Tensor:
+    """A smooth synthetic face-like image (deterministic)."""
+    ys, xs = torch.meshgrid(torch.linspace(-1, 1, 96), torch.linspace(-1, 1, 96), indexing="ij")
+    img = torch.stack([0.5 + 0.3 * torch.cos(3 * xs) * torch.sin(2 * ys), 0.4 + 0.2 * xs, 0.6 - 0.2 * ys ** 2])
+    img[:, 30:40, 25:40] = 0.1  # an "eye"
+    img[:, 30:40, 56:71] = 0.1
+    return img[None].clamp(0, 1).repeat(2, 1, 1, 1)
+
+
+def hf_energy(x: torch.Tensor) -> float:
+    return float((x[..., 1:, :] - x[..., :-1, :]).abs().mean() + (x[..., 1:] - x[..., :-1]).abs().mean())
+
+
+@pytest.mark.parametrize("name", GALLERY_DEGRADATIONS)
+def test_degradation_shape_determinism_effect(face, name) -> None:
+    f = DEGRADATIONS.create(name)
+    a = f(face, torch.Generator().manual_seed(3))
+    b = f(face, torch.Generator().manual_seed(3))
+    assert a.shape == face.shape and torch.equal(a, b)
+    assert float(a.min()) >= 0 and float(a.max()) <= 1
+    assert float((a - face).abs().mean()) > 1e-3  # it does something
+    if name in ("gaussian_blur", "disk_blur", "motion_blur", "down_up"):  # low-pass: less detail in white noise
+        noise = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+        assert hf_energy(f(noise, torch.Generator().manual_seed(0))) < 0.6 * hf_energy(noise)
+    if name in ("gaussian_noise", "speckle_noise", "patch_shuffle"):
+        assert hf_energy(a) > hf_energy(face)
+    if name in ("gaussian_noise", "speckle_noise", "color_jitter", "brightness_jitter", "perspective", "shear",
+                "patch_shuffle"):
+        c = f(face, torch.Generator().manual_seed(4))
+        assert not torch.equal(a, c)  # random: another seed, another result
+
+
+def test_motion_blur_is_horizontal(face) -> None:
+    out = DEGRADATIONS.create("motion_blur")(face, torch.Generator())
+    dx = float((out[..., 1:] - out[..., :-1]).abs().mean())
+    dy = float((out[..., 1:, :] - out[..., :-1, :]).abs().mean())
+    assert dx < dy
+
+
+def test_chains_eq1_and_sampling(face) -> None:
+    out = chain(face, ("gaussian_blur", "shear", "patch_shuffle"), torch.Generator().manual_seed(0))
+    assert out.shape[-2:] == (24, 24)  # two x2 downsamplings between three steps
+    every = chains(3, cap=None)
+    assert len(every) == 11 + 11**2 + 11**3
+    a, b = chains(3, cap=20, seed=1), chains(3, cap=20, seed=1)
+    assert a == b and len(a) == 20 and a[:11] == [(n,) for n in GALLERY_DEGRADATIONS]
+    assert chains(3, cap=20, seed=2) != a
+
+
+def test_correlation_by_hand() -> None:
+    a = np.array([[1.0, 2.0, 3.0]])
+    b = np.array([[2.0, 2.0, 4.0]])
+    mean = np.array([1.0, 1.0, 1.0])
+    # centred: (0,1,2) . (1,1,3) = 7 ; norms sqrt(5), sqrt(11)
+    assert correlation(a, b, mean)[0, 0] == pytest.approx(7 / np.sqrt(5 * 11))
+    assert correlation(a, b, None)[0, 0] == pytest.approx(18 / (np.sqrt(14) * np.sqrt(24)))
+
+
+def test_fusion_rules_by_hand() -> None:
+    e = np.eye(3)
+    p = np.stack([np.stack([e[0], e[1]])])            # 1 scale, 2 probe hypotheses
+    g = np.stack([np.stack([e[0], e[2], e[2]])])      # 1 scale, 3 gallery hypotheses
+    # scores: row e0 -> [1, 0, 0]; row e1 -> [0, 0, 0]
+    assert fuse(p, g, "s_max") == pytest.approx(1.0)
+    assert fuse(p, g, "s_add") == pytest.approx(1 / 6)
+    assert fuse(p, g, "s_max_add") == pytest.approx(0.5)
+    # t_add: (1,1,0) vs (1,0,2): 1 / (sqrt2 * sqrt5)
+    assert fuse(p, g, "t_add") == pytest.approx(1 / (np.sqrt(2) * np.sqrt(5)))
+    # t_concat over two scales: per-scale sums, normalised, concatenated
+    p2 = np.stack([np.stack([e[0]]), np.stack([e[1]])])
+    g2 = np.stack([np.stack([e[0]]), np.stack([e[2]])])
+    assert fuse(p2, g2, "t_concat") == pytest.approx(0.5)
+    with pytest.raises(Exception):
+        fuse(p, g, "nope")
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_sr_shapes(scale) -> None:
+    m = EDSR(scale).eval()
+    with torch.no_grad():
+        y = m(torch.rand(2, 3, 12, 10))
+    assert y.shape == (2, 3, 12 * scale, 10 * scale) and float(y.min()) >= 0 and float(y.max()) <= 1
+
+
+def test_psnr_ssim() -> None:
+    a = torch.rand(2, 3, 32, 32)
+    assert float(ssim(a, a).mean()) == pytest.approx(1.0, abs=1e-5)
+    assert float(psnr(a, (a + 0.1).clamp(0, 1)).mean()) < 25
+    assert float(ssim(a, torch.rand(2, 3, 32, 32)).mean()) < 0.2
