@@ -30,12 +30,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--model", default="dlib_resnet")
     ap.add_argument("--identities", type=int, default=100)
+    ap.add_argument("--probes-per-id", type=int, default=1)
     ap.add_argument("--bench", default="out/lfw-id")
     ap.add_argument("--out", default="out/mitm-ablation.json")
     args = ap.parse_args()
     root = Path(args.bench)
     if not (root / "manifest.json").is_file():
-        make_lfw_benchmark(root, identities=args.identities)
+        make_lfw_benchmark(root, identities=args.identities, probes_per_id=args.probes_per_id)
     rec = Recognizer(args.model, device="cpu")
     crops, keys, labels = load_gallery(root)
     rows = []

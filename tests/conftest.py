@@ -41,3 +41,16 @@ def rec():
     from lrface import Recognizer
 
     return Recognizer("dlib_resnet", device="cpu")
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """Run the lrface CLI in-process: (exit code, stdout, stderr)."""
+    from lrface.cli import main
+
+    try:
+        main(args)
+        code = 0
+    except SystemExit as e:
+        code = int(e.code or 0)
+    out = capsys.readouterr()
+    return code, out.out, out.err

@@ -6,18 +6,9 @@ import json
 import numpy as np
 import pytest
 
+from conftest import run
 from lrface.cli import main
 from lrface.eval.embeddings import Embedder
-
-
-def run(args, capsys):
-    try:
-        main(args)
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture(scope="module")

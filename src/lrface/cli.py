@@ -424,6 +424,23 @@ def eval_sr(images: int, data_root: str | None) -> None:
                    f"SSIM {m['ssim_sr']:.4f} (bicubic {m['ssim_bicubic']:.4f})")
 
 
+@cli.command("make-id-benchmark")
+@click.option("--out", "-o", default="out/lfw-id", show_default=True)
+@click.option("--sizes", default="8,12,16,20,24", show_default=True, help="probe resolutions r (px of a 112 crop)")
+@click.option("--identities", default=100, show_default=True)
+@click.option("--probes-per-id", default=1, show_default=True)
+@click.option("--seed", default=0, show_default=True)
+@DATA_OPT
+def make_id_benchmark(out: str, sizes: str, identities: int, probes_per_id: int, seed: int,
+                      data_root: str | None) -> None:
+    """Write the LFW cross-resolution identification benchmark (HR gallery, degraded LR probes)."""
+    from .match.benchmark import make_lfw_benchmark
+
+    m = make_lfw_benchmark(Path(out), [int(v) for v in sizes.split(",")], identities, probes_per_id, seed,
+                           data_root=data_root)
+    click.echo(f"wrote {out}: gallery {m['gallery']}, {m['probes']} probes x {len(m['sizes'])} sizes, seed {seed}")
+
+
 @cli.command("make-bin")
 @click.option("--pairs", "pairs_file", required=True, type=click.Path(), help="LFW-format pairs file")
 @click.option("--images", required=True, type=click.Path(), help="image root the pairs refer to")

@@ -73,6 +73,23 @@ def _png(fig: plt.Figure) -> bytes:
     return buf.getvalue()
 
 
+def _finish(fig: plt.Figure, ax: plt.Axes, xlabel: str, ylabel: str, title: str,
+            ticks: list[int] | None = None) -> bytes:
+    """Log-x axes with labels, grid and legend, rendered to PNG."""
+    ax.set_xscale("log")
+    if ticks:
+        ax.set_xticks(ticks, labels=[str(t) for t in ticks])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return _png(fig)
+
+
+RES_TICKS = [5, 7, 10, 14, 20, 28, 40, 56, 112]
+
+
 def plot_accuracy(runs: list[Run]) -> bytes:
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for i, run in enumerate(runs):
@@ -81,31 +98,20 @@ def plot_accuracy(runs: list[Run]) -> bytes:
             x, y = run.series(mode, "accuracy")
             if len(x):
                 ax.plot(x, 100 * y, ls, marker="o", ms=3, color=c, label=f"{run.label} {mode.upper()}")
-    ax.set_xscale("log")
-    ax.set_xticks([5, 7, 10, 14, 20, 28, 40, 56, 112], labels=["5", "7", "10", "14", "20", "28", "40", "56", "112"])
-    ax.set_xlabel("resolution r (px of a 112 px crop)")
-    ax.set_ylabel("10-fold accuracy (%)")
-    ax.set_title("Verification accuracy vs resolution (CR solid, ER dashed)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    return _png(fig)
+    return _finish(fig, ax, "resolution r (px of a 112 px crop)", "10-fold accuracy (%)",
+                   "Verification accuracy vs resolution (CR solid, ER dashed)", RES_TICKS)
 
 
-def plot_series(runs: list[Run], key: str, title: str, ylabel: str, two: tuple[str, str] | None = None) -> bytes:
+def plot_series(runs: list[Run], keys: tuple[str, ...], title: str, ylabel: str) -> bytes:
+    """Metrics ``keys`` (e.g. pos_mean and neg_mean) vs resolution, CR solid, ER dashed."""
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for i, run in enumerate(runs):
         for mode, ls in (("cr", "-"), ("er", "--")):
-            for k, marker in ((two or (key,))[0], "o"), *([((two or (key, key))[1], "^")] if two else []):
-                x, y = run.series(mode, k)
+            for key, marker in zip(keys, "o^"):
+                x, y = run.series(mode, key)
                 if len(x):
-                    ax.plot(x, y, ls, marker=marker, ms=4, color=f"C{i}", label=f"{run.label} {mode.upper()} {k}")
-    ax.set_xscale("log")
-    ax.set_xlabel("resolution r (px)")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    return _png(fig)
+                    ax.plot(x, y, ls, marker=marker, ms=4, color=f"C{i}", label=f"{run.label} {mode.upper()} {key}")
+    return _finish(fig, ax, "resolution r (px)", ylabel, title)
 
 
 def plot_violins(run: Run) -> bytes | None:
@@ -147,14 +153,8 @@ def plot_roc(runs: list[Run]) -> bytes:
                 continue
             fpr, tpr, _ = roc_curve(run.scores[keys[0]], run.scores["same"].astype(bool))
             ax.plot(np.maximum(fpr, 1e-4), tpr, ls, color=f"C{i}", label=f"{run.label} {'HR' if res == '112' else 'CR ' + res + ' px'}")
-    ax.set_xscale("log")
     ax.set_xlim(1e-4, 1)
-    ax.set_xlabel("false accept rate")
-    ax.set_ylabel("true accept rate")
-    ax.set_title("ROC")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    return _png(fig)
+    return _finish(fig, ax, "false accept rate", "true accept rate", "ROC")
 
 
 def results_table(run: Run) -> list[list[str]]:
@@ -173,9 +173,10 @@ def write_report(results: list[Path], out: Path) -> Path:
     runs = [load_run(p) for p in results]
     figs: list[tuple[str, bytes]] = [
         ("Accuracy vs resolution", plot_accuracy(runs)),
-        ("Best threshold vs resolution", plot_series(runs, "best_threshold", "Best threshold (cosine similarity)", "threshold")),
-        ("Mean distances vs resolution", plot_series(runs, "pos_mean", "Mean cosine distance: same (o) / different (^)",
-                                                     "1 - cos", two=("pos_mean", "neg_mean"))),
+        ("Best threshold vs resolution", plot_series(runs, ("best_threshold",), "Best threshold (cosine similarity)",
+                                                     "threshold")),
+        ("Mean distances vs resolution", plot_series(runs, ("pos_mean", "neg_mean"),
+                                                     "Mean cosine distance: same (o) / different (^)", "1 - cos")),
         ("ROC", plot_roc(runs)),
     ]
     for run in runs:

@@ -17,7 +17,7 @@ from ..data.binset import bin_pairs
 from ..data.lfw import lfw_pairs
 from ..data.pairs import PairSet, read_pairs
 from ..data.protocols import btm_stm_protocols, read_protocol
-from ..degrade import REFERENCE, Resolution
+from ..degrade import Resolution
 from ..errors import LrfaceError
 from .embeddings import Embedder
 from .verification import VerificationEval, VerificationResult
@@ -115,6 +115,3 @@ def write_outputs(out_dir: str | Path, meta: dict[str, object], results: Sequenc
     atomic_write(out_dir / "scores.npz", write)
     return out_dir / "results.json"
 
-
-__all__ = ["REFERENCE", "SweepOutput", "format_table", "load_pairset", "load_protocols", "restrict_folds",
-           "run_sweep", "write_outputs"]

@@ -34,18 +34,17 @@ def fuse(p: np.ndarray, g: np.ndarray, rule: str, mean: np.ndarray | None = None
     - ``s_max``: maximum of those scores;
     - ``s_max_add``: S_max over gallery hypotheses for each probe hypothesis, then S_add (Sec. 4.2).
     """
+    if mean is not None:  # correlation = cosine of mean-centred templates (eq. 3): centre once, here
+        p, g = p - mean, g - mean
     if rule == "t_add":
         return float(correlation(p.reshape(-1, p.shape[-1]).sum(0, keepdims=True),
-                                 g.reshape(-1, g.shape[-1]).sum(0, keepdims=True), mean)[0, 0])
+                                 g.reshape(-1, g.shape[-1]).sum(0, keepdims=True))[0, 0])
     if rule == "t_concat":
         def cat(t: np.ndarray) -> np.ndarray:
-            per_scale = t.sum(1)
-            if mean is not None:
-                per_scale = per_scale - mean * t.shape[1]
-            return _unit(per_scale).reshape(1, -1)
+            return _unit(t.sum(1)).reshape(1, -1)
 
-        return float(correlation(cat(p), cat(g), None)[0, 0])
-    scores = correlation(p, g, mean)  # (S, M, N)
+        return float(correlation(cat(p), cat(g))[0, 0])
+    scores = correlation(p, g)  # (S, M, N)
     if rule == "s_add":
         return float(scores.mean())
     if rule == "s_max":

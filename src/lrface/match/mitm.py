@@ -50,7 +50,7 @@ class MitmConfig:
 
 
 def to_tensor(crops: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(crops)).permute(0, 3, 1, 2).float().div_(255.0)
+    return torch.from_numpy(np.array(crops, dtype=np.uint8)).permute(0, 3, 1, 2).float().div_(255.0)
 
 
 def resize(x: torch.Tensor, size: int) -> torch.Tensor:
