@@ -401,6 +401,13 @@ def train_sr_cmd(scale: str, steps: int, batch: int, dataset: str, out: str | No
     summary = train_sr(cs.crops[cs.status != 2], int(scale), steps=steps, batch=batch, out=target)
     click.echo(f"x{scale}: {summary['params']} parameters, {steps} steps in {summary['seconds']:.0f} s, "
                f"final L1 {summary['final_l1']:.4f} -> {target}")
+    if out is None:
+        from .models.published import record_weights
+
+        record_weights(target.stem, target, {
+            "kind": "sr", "scale": int(scale), "command": f"lrface train-sr --scale {scale} --steps {steps} --batch {batch}",
+            "data": f"../shared/datasets/{dataset} (dlib chips)",
+            "metrics": {"final_l1": round(summary["final_l1"], 4), "params": summary["params"]}})
 
 
 @cli.command("eval-sr")

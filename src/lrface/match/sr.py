@@ -6,6 +6,7 @@ antialiased downsampling, Gaussian noise) and minimises L1; ``psnr`` / ``ssim`` 
 """
 from __future__ import annotations
 
+import hashlib
 import time
 from pathlib import Path
 from typing import Any
@@ -103,8 +104,14 @@ def load_sr(scale: int, path: Path | None = None) -> EDSR:
     path = path or sr_weights_path(scale)
     if not path.is_file():
         raise LrfaceError(f"no SR weights at {path}: train them with `lrface train-sr --scale {scale}`")
+    data = path.read_bytes()
+    from ..models.published import read_manifest
+
+    entry = read_manifest(path.parent).get(path.stem)
+    if entry is not None and hashlib.sha256(data).hexdigest() != entry["sha256"]:
+        raise LrfaceError(f"{path}: sha256 does not match {path.parent}/manifest.json")
     model = EDSR(scale)
-    model.load_state_dict(load_safetensors(path.read_bytes()))
+    model.load_state_dict(load_safetensors(data))
     return model.eval()
 
 

@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import yaml
 from safetensors.torch import load as load_safetensors
 
 from ..atomic import atomic_write_bytes, atomic_write_text
@@ -55,8 +56,9 @@ def _factory(name: str, entry: dict[str, Any]):
 
 
 def register_published() -> None:
+    """Register every face-recognition entry (SR networks and other kinds are not models)."""
     for name, entry in read_manifest().items():
-        if name not in MODELS:
+        if entry.get("kind", "recognition") == "recognition" and name not in MODELS:
             MODELS.register(name)(_factory(name, entry))
 
 
@@ -66,6 +68,15 @@ def git_commit() -> str:
                               cwd=Path(__file__).parent).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+
+
+def record_weights(name: str, path: Path, entry: dict[str, Any]) -> None:
+    """Add or replace the manifest entry of a weights file (sha256 and commit filled in)."""
+    root = weights_dir()
+    manifest = read_manifest(root)
+    manifest[name] = {"file": path.name, "sha256": sha256(path), "commit": entry.pop("commit", None) or git_commit(),
+                      **entry}
+    atomic_write_text(root / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
 
 
 def publish(run_dir: Path, name: str, base_model: str, command: str, data: str, metrics: dict[str, Any],
@@ -81,11 +92,7 @@ def publish(run_dir: Path, name: str, base_model: str, command: str, data: str, 
     dst = root / f"{name}.safetensors"
     atomic_write_bytes(dst, data_bytes)
     cfg_file = run_dir / "config.yaml"
-    manifest = read_manifest(root)
-    manifest[name] = {
-        "file": dst.name, "sha256": hashlib.sha256(data_bytes).hexdigest(), "base_model": base_model,
-        "recipe": (cfg_file.read_text().split("name: ", 1)[1].split("\n", 1)[0] if cfg_file.is_file() else "?"),
-        "command": command, "data": data, "commit": git_commit(), "metrics": metrics,
-    }
-    atomic_write_text(root / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    recipe = (yaml.safe_load(cfg_file.read_text()) or {}).get("name", "?") if cfg_file.is_file() else "?"
+    record_weights(name, dst, {"kind": "recognition", "base_model": base_model, "recipe": recipe,
+                               "command": command, "data": data, "metrics": metrics})
     return dst
