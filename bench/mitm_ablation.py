@@ -53,7 +53,29 @@ def main() -> None:
                                   "sub_rank1_std": r.sampled_std["rank1"]} for r in res]})
         print(f"{name:45s} " + "  ".join(f"{r.size:>2d}px {100 * r.rank['rank1']:5.1f}/{100 * r.rank['rank5']:5.1f}"
                                           for r in res) + f"   ({rows[-1]['seconds']:.0f} s)", flush=True)
-    Path(args.out).write_text(json.dumps({"model": args.model, "bench": str(root), "rows": rows}, indent=1))
+    latency = measure_latency(rec, root, crops, keys)
+    print(f"full MITM, {len(keys)}-identity gallery: gallery templates {latency['gallery_s']:.1f} s once per probe size, "
+          f"then {1000 * latency['probe_s']:.0f} ms per probe (plain: {1000 * latency['plain_s']:.1f} ms per probe)")
+    Path(args.out).write_text(json.dumps({"model": args.model, "bench": str(root), "rows": rows, "latency": latency},
+                                         indent=1))
+
+
+def measure_latency(rec: Recognizer, root: Path, crops, keys, size: int = 16, n: int = 20) -> dict[str, float]:
+    """Gallery build time (uncached) and per-probe time of the full MITM pipeline at one probe size."""
+    from lrface.data.identities import read_identity_folders
+    from lrface.imageio import load_image
+
+    probes = [load_image(p, max_side=None) for p in read_identity_folders(root / "probes" / str(size)).images[:n]]
+    matcher = MitmMatcher(rec, MitmConfig(**STEPS[5][1]), cache=False)
+    t0 = time.perf_counter()
+    g = matcher.gallery_templates(crops, keys, probes[0].shape[0])
+    t1 = time.perf_counter()
+    for p in probes:
+        matcher.scores(matcher.probe_templates(p), g)
+    t2 = time.perf_counter()
+    plain_scores(rec, probes, crops)
+    t3 = time.perf_counter()
+    return {"gallery_s": t1 - t0, "probe_s": (t2 - t1) / len(probes), "plain_s": (t3 - t2) / len(probes)}
 
 
 if __name__ == "__main__":

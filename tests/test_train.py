@@ -130,3 +130,22 @@ def test_recordio_roundtrip_and_training(datasets, tmp_path) -> None:
     path = train("baseline_hr", quick(datasets, tmp_path / "out", steps=1) +
                  [f"data.root={rec_dir}", "data.kind=recordio"], progress=False)
     assert path.is_file()
+
+
+def test_publish_registers_and_checks_sha(datasets, tmp_path, monkeypatch) -> None:
+    from lrface.models import create_model
+    from lrface.models.published import publish, read_manifest, register_published
+
+    monkeypatch.setenv("LRFACE_WEIGHTS", str(tmp_path / "weights"))
+    run = tmp_path / "run"
+    train("baseline_hr", quick(datasets, run, steps=1), progress=False)
+    dst = publish(run, "test_published_model", "dlib_resnet", "lrface train baseline_hr ...", "orl", {"hr": 1.0})
+    entry = read_manifest()["test_published_model"]
+    assert entry["recipe"] == "baseline_hr" and entry["base_model"] == "dlib_resnet" and len(entry["sha256"]) == 64
+    register_published()
+    model = create_model("test_published_model")
+    trained = load_file(str(run / "model.safetensors"))
+    assert all(torch.equal(model.state_dict()[k], trained[k]) for k in trained)
+    dst.write_bytes(dst.read_bytes()[:-8] + b"\0" * 8)
+    with pytest.raises(LrfaceError, match="sha256"):
+        create_model("test_published_model")

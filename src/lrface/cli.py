@@ -140,7 +140,8 @@ def embed(directory: str, out: str, model: str, weights: str | None, device: str
 @WEIGHTS_OPT
 @DEVICE_OPT
 @DATA_OPT
-def calibrate(model: str, weights: str | None, device: str, data_root: str | None) -> None:
+@click.option("--save", is_flag=True, help="store the threshold in weights/manifest.json (published models)")
+def calibrate(model: str, weights: str | None, device: str, data_root: str | None, save: bool) -> None:
     """Best-accuracy threshold on LFW View 1 pairsDevTrain, checked on pairsDevTest."""
     from .data.lfw import lfw_pairs
     from .eval.metrics import accuracy, best_threshold
@@ -153,6 +154,13 @@ def calibrate(model: str, weights: str | None, device: str, data_root: str | Non
     acc_test = accuracy(pair_scores(rec, test), test.same, thr)
     click.echo(f"{model}: threshold {thr:.4f} (pairsDevTrain accuracy {100 * acc_train:.2f}%, "
                f"pairsDevTest accuracy {100 * acc_test:.2f}%)")
+    if save:
+        from .models.published import read_manifest, set_manifest_field
+
+        if model not in read_manifest():
+            raise LrfaceError(f"{model} is not in weights/manifest.json; only published models store thresholds")
+        set_manifest_field(model, "threshold", round(thr, 4))
+        click.echo(f"saved threshold {thr:.4f} for {model} in weights/manifest.json")
 
 
 def _resolutions(text: str) -> list:

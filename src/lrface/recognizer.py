@@ -22,6 +22,15 @@ SMALL_FACE_EYE_PX = 24.0  # below this inter-ocular distance, recognition degrad
 ImageLike = str | os.PathLike[str] | np.ndarray
 
 
+def default_threshold(model: str) -> float:
+    """Calibrated threshold: built-in table, else the weights manifest's ``threshold``, else 0.5."""
+    if model in DEFAULT_THRESHOLDS:
+        return DEFAULT_THRESHOLDS[model]
+    from .models.published import read_manifest
+
+    return float(read_manifest().get(model, {}).get("threshold", 0.5))
+
+
 def center_crop(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """Square aligned crops -> the model's (h, w) input by cropping the sides (e.g. 112x112 -> 112x96)."""
     h, w = x.shape[-2:]
@@ -84,7 +93,7 @@ class Recognizer:
         self.detector = detector
         self.input_size: tuple[int, int] = tuple(self.model.input_size)  # type: ignore[assignment]
         self.style: str = self.model.align_style
-        self.threshold = DEFAULT_THRESHOLDS.get(model, 0.5) if weights is None else 0.5
+        self.threshold = default_threshold(model) if weights is None else 0.5
 
     @classmethod
     def from_model(cls, model: torch.nn.Module, name: str = "custom", batch_size: int = 32,

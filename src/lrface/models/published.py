@@ -76,7 +76,18 @@ def record_weights(name: str, path: Path, entry: dict[str, Any]) -> None:
     manifest = read_manifest(root)
     manifest[name] = {"file": path.name, "sha256": sha256(path), "commit": entry.pop("commit", None) or git_commit(),
                       **entry}
+    _write_manifest(root, manifest)
+
+
+def _write_manifest(root: Path, manifest: dict[str, dict[str, Any]]) -> None:
     atomic_write_text(root / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+
+
+def set_manifest_field(name: str, key: str, value: Any) -> None:
+    root = weights_dir()
+    manifest = read_manifest(root)
+    manifest[name][key] = value
+    _write_manifest(root, manifest)
 
 
 def publish(run_dir: Path, name: str, base_model: str, command: str, data: str, metrics: dict[str, Any],
