@@ -86,7 +86,9 @@ def test_fusion_rules_by_hand() -> None:
     p2 = np.stack([np.stack([e[0]]), np.stack([e[1]])])
     g2 = np.stack([np.stack([e[0]]), np.stack([e[2]])])
     assert fuse(p2, g2, "t_concat") == pytest.approx(0.5)
-    with pytest.raises(Exception):
+    from lrface.errors import LrfaceError
+
+    with pytest.raises(LrfaceError, match="unknown fusion"):
         fuse(p, g, "nope")
 
 
