@@ -143,3 +143,17 @@ def test_unknown_model_is_clear(lfw_faces, capsys) -> None:
 def test_verify_with_mmod_detector(lfw_faces, capsys) -> None:
     code, out, err = run(["verify", str(lfw_faces[6]), str(lfw_faces[7]), "--detector", "mmod"], capsys)
     assert code == 0 and out.startswith("same person"), err
+
+
+def test_verify_published_model_and_uncalibrated_weights(lfw_faces, capsys) -> None:
+    from lrface.paths import weights_dir
+
+    a, b = str(lfw_faces[6]), str(lfw_faces[7])  # George W Bush x2
+    code, out, err = run(["verify", a, b, "--model", "dlib_resnet_lr", "--json"], capsys)
+    res = json.loads(out)
+    assert code == 0 and res["same"] is True and res["threshold"] == pytest.approx(0.9156)
+    weights = str(weights_dir() / "dlib_resnet_lr.safetensors")
+    code, _, err = run(["verify", a, b, "--weights", weights], capsys)
+    assert code == 1 and "--threshold" in err and "Traceback" not in err
+    code, out, _ = run(["verify", a, b, "--weights", weights, "--threshold", "0.9"], capsys)
+    assert code == 0 and out.startswith("same person")

@@ -1,4 +1,4 @@
-"""Command line: ``lrface verify | embed | models | calibrate | eval | report``."""
+"""Command line: ``lrface verify | embed | identify | models | calibrate | eval | eval-id | report | train | ...``."""
 from __future__ import annotations
 
 import json

@@ -22,13 +22,14 @@ SMALL_FACE_EYE_PX = 24.0  # below this inter-ocular distance, recognition degrad
 ImageLike = str | os.PathLike[str] | np.ndarray
 
 
-def default_threshold(model: str) -> float:
-    """Calibrated threshold: built-in table, else the weights manifest's ``threshold``, else 0.5."""
+def default_threshold(model: str) -> float | None:
+    """Calibrated threshold: built-in table, else the weights manifest's ``threshold``, else None."""
     if model in DEFAULT_THRESHOLDS:
         return DEFAULT_THRESHOLDS[model]
     from .models.published import read_manifest
 
-    return float(read_manifest().get(model, {}).get("threshold", 0.5))
+    thr = read_manifest().get(model, {}).get("threshold")
+    return None if thr is None else float(thr)
 
 
 def center_crop(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -93,7 +94,8 @@ class Recognizer:
         self.detector = detector
         self.input_size: tuple[int, int] = tuple(self.model.input_size)  # type: ignore[assignment]
         self.style: str = self.model.align_style
-        self.threshold = default_threshold(model) if weights is None else 0.5
+        # None: no calibrated threshold for these weights (verify then asks for --threshold)
+        self.threshold = default_threshold(model) if weights is None else None
 
     @classmethod
     def from_model(cls, model: torch.nn.Module, name: str = "custom", batch_size: int = 32,
@@ -104,7 +106,7 @@ class Recognizer:
         rec.device = next(model.parameters()).device
         rec.input_size = tuple(model.input_size)  # type: ignore[assignment]
         rec.style = model.align_style
-        rec.threshold = 0.5
+        rec.threshold = None
         return rec
 
     def prepare(self, image: ImageLike, aligned: bool = False) -> PreparedFace:
@@ -156,6 +158,9 @@ class Recognizer:
         fa, fb = self.prepare(a, aligned), self.prepare(b, aligned)
         ea, eb = self.embed_crops(np.stack([fa.crop, fb.crop]))
         thr = self.threshold if threshold is None else threshold
+        if thr is None:
+            raise LrfaceError(f"no calibrated threshold for {self.model_name} with these weights: pass --threshold, "
+                              "or publish the model and run `lrface calibrate --save`")
         sim = float(self.compare(ea, eb))
         return Verification(sim, thr, sim >= thr, (fa, fb))
 
