@@ -42,12 +42,15 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--recipes", default=",".join(RECIPES))
     ap.add_argument("--out", default="out/ablation")
+    ap.add_argument("--report-only", action="store_true", help="print the table of finished runs, train nothing")
     args = ap.parse_args()
     root = Path(args.out)
     table = [("pretrained dlib_resnet (no training)", evaluate(root / "pretrained", "dlib_resnet", None), 0.0)]
     for recipe in args.recipes.split(","):
         out = root / recipe
         seconds_file = out / "train_seconds.txt"
+        if args.report_only and not (out / "eval" / "results.json").is_file():
+            continue
         if not (out / "model.safetensors").is_file():
             t0 = time.perf_counter()
             lrface("train", recipe, f"schedule.steps={args.steps}", f"batch_size={args.batch}",
