@@ -4,6 +4,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..errors import LrfaceError
+
+
+def no_bundled_weights(name: str, pretrained: bool) -> None:
+    """Architectures without shipped weights refuse ``pretrained=True`` with a clear message."""
+    if pretrained:
+        raise LrfaceError(f"{name} has no bundled pretrained weights; pass --weights FILE.safetensors")
+
 
 class FaceBackbone(nn.Module):
     """Input: RGB float in [0, 1], N x 3 x H x W at ``input_size`` (the model normalises itself).

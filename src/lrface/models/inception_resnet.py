@@ -5,9 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..errors import LrfaceError
 from ..registry import MODELS
-from .base import FaceBackbone
+from .base import FaceBackbone, no_bundled_weights
 
 
 def conv_bn(cin: int, cout: int, k: int | tuple[int, int], s: int = 1, p: int | tuple[int, int] = 0) -> nn.Sequential:
@@ -98,6 +97,5 @@ class InceptionResNetV1(FaceBackbone):
 @MODELS.register("inception_resnet_v1")
 def inception_resnet_v1(pretrained: bool = False) -> InceptionResNetV1:
     """Inception-ResNet-v1 (CS-MHL-Net's backbone, 112x96, 512-D), randomly initialised"""
-    if pretrained:
-        raise LrfaceError("inception_resnet_v1 has no bundled pretrained weights; pass --weights FILE.safetensors")
+    no_bundled_weights("inception_resnet_v1", pretrained)
     return InceptionResNetV1()

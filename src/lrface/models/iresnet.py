@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from ..registry import MODELS
-from .base import FaceBackbone
+from .base import FaceBackbone, no_bundled_weights
 
 LAYERS = {"iresnet18": (2, 2, 2, 2), "iresnet34": (3, 4, 6, 3), "iresnet50": (3, 4, 14, 3), "iresnet100": (3, 13, 30, 3)}
 
@@ -64,10 +64,7 @@ class IResNet(FaceBackbone):
 
 def _make(name: str):
     def factory(pretrained: bool = False) -> IResNet:
-        if pretrained:
-            from ..errors import LrfaceError
-
-            raise LrfaceError(f"{name} has no bundled pretrained weights; pass --weights FILE.safetensors")
+        no_bundled_weights(name, pretrained)
         return IResNet(LAYERS[name])
 
     factory.__doc__ = f"ArcFace {name} (112x112, 512-D), randomly initialised"

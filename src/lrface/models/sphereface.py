@@ -8,9 +8,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..errors import LrfaceError
 from ..registry import MODELS
-from .base import FaceBackbone
+from .base import FaceBackbone, no_bundled_weights
 
 
 class _Unit(nn.Module):
@@ -56,6 +55,5 @@ class SphereFace20(FaceBackbone):
 @MODELS.register("sphereface20")
 def sphereface20(pretrained: bool = False) -> SphereFace20:
     """SphereFace-20 (Lai & Lam's backbone, 128x128, 512-D), randomly initialised"""
-    if pretrained:
-        raise LrfaceError("sphereface20 has no bundled pretrained weights; pass --weights FILE.safetensors")
+    no_bundled_weights("sphereface20", pretrained)
     return SphereFace20()
