@@ -226,6 +226,7 @@ def eval_cmd(dataset: str, images: str | None, resolutions: str, modes: str, pro
     sweep = run_sweep(emb, pairs, _resolutions(resolutions), mode_list, protos)
     click.echo(f"{model} on {pairs.name}: {len(pairs)} pairs, {len(pairs.images)} images, kernel {kernel}"
                f"{'+aa' if antialias else ''}, flip {flip}, {sweep.seconds:.1f} s")
+    click.echo(f"faces: {sweep.detected} detected, {sweep.fallback} in the dataset's median box (detector missed)")
     click.echo(format_table(sweep.results))
     meta = {"model": model, "label": label, "weights": weights, "model_id": emb.model_id, "dataset": pairs.name,
             "kernel": kernel,

@@ -65,6 +65,8 @@ def restrict_folds(pairs: PairSet, protocols: dict[str, np.ndarray], n_folds: in
 class SweepOutput:
     results: list[VerificationResult]
     seconds: float
+    detected: int = 0
+    fallback: int = 0
 
 
 def run_sweep(embedder: Embedder, pairs: PairSet, resolutions: Sequence[Resolution], modes: Sequence[str],
@@ -78,7 +80,10 @@ def run_sweep(embedder: Embedder, pairs: PairSet, resolutions: Sequence[Resoluti
                 results.append(ev.run(m, r))
     for name, res in protocols.items():
         results.append(ev.run_protocol(name, res))
-    return SweepOutput(results, time.perf_counter() - t0)
+    from ..data.facecache import DETECTED, FALLBACK
+
+    st = ev.cs.status
+    return SweepOutput(results, time.perf_counter() - t0, int((st == DETECTED).sum()), int((st == FALLBACK).sum()))
 
 
 def format_table(results: Sequence[VerificationResult]) -> str:
