@@ -339,7 +339,7 @@ def identify(gallery: str, probe: str, method: str, top_k: int, fusion: str, sca
     from .data.facecache import aligned_crops
     from .data.identities import read_identity_folders
     from .imageio import list_images
-    from .match import MitmConfig, MitmMatcher, mitm_scores, plain_scores
+    from .match import MitmConfig, MitmMatcher, mitm_scores
     from .recognizer import Recognizer, iter_prepared
 
     rec = Recognizer(model, weights=weights, device=device)
@@ -354,16 +354,18 @@ def identify(gallery: str, probe: str, method: str, top_k: int, fusion: str, sca
     probe_paths = [Path(probe)] if Path(probe).is_file() else list_images(probe)
     if not probe_paths:
         raise LrfaceError(f"no probe images at {probe}")
-    matcher = None
-    if method == "mitm":
+    matcher, g_emb = None, None
+    if method == "plain":
+        g_emb = rec.embed_crops(g_crops)  # once per gallery, not once per probe
+    else:
         cfg = MitmConfig(scales=tuple(int(v) for v in scales.split(",")), degradations=degradations, fusion=fusion)
         matcher = MitmMatcher(rec, cfg)
     for path, face in iter_prepared(rec, probe_paths, aligned):
         if isinstance(face, str):
             click.echo(f"{path}: skipped ({face})", err=True)
             continue
-        if matcher is None:
-            sim = plain_scores(rec, [face.crop], g_crops)[0]
+        if g_emb is not None:
+            sim = rec.embed_crops(face.crop[None])[0] @ g_emb.T
         else:
             small = _probe_small(face, rec.input_size[0])
             sim = mitm_scores(matcher, [small], g_crops, g_keys, small.shape[0])[0]
