@@ -25,9 +25,9 @@ def quick(datasets: Path, out: Path, steps: int = 2, batch: int = 4) -> list[str
 
 
 def test_all_recipes_exist() -> None:
-    """The ten recipes the papers define, plus lrface's distill_lr (the shipped model's)."""
+    """The ten recipes the papers define, plus lrface's distill_lr and distill_k4 (the shipped model's)."""
     assert set(RECIPES) == {"baseline_hr", "baseline_randres", "siamese_k4", "bt_r", "bt_m", "st_r", "st_m1",
-                            "st_m2", "maug_logexp", "cs_mhl", "distill_lr"}
+                            "st_m2", "maug_logexp", "cs_mhl", "distill_lr", "distill_k4"}
 
 
 @pytest.mark.parametrize("recipe", RECIPES)
@@ -42,6 +42,26 @@ def test_recipe_runs_and_learns_something(recipe, datasets, tmp_path) -> None:
 
     base = create_model("dlib_resnet").state_dict()
     assert any(not torch.equal(base[k], sd[k]) for k in base)  # weights moved
+
+
+def _ablation_variants() -> dict[str, tuple[str, list[str]]]:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("ablation", Path(__file__).parents[1] / "bench" / "ablation.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.VARIANTS
+
+
+@pytest.mark.parametrize("variant", sorted(_ablation_variants()))
+def test_ablation_variant_trains(variant, datasets, tmp_path) -> None:
+    """Each paper-claim variant of bench/ablation.py (a recipe plus overrides) is a valid config that trains."""
+    recipe, overrides = _ablation_variants()[variant]
+    cfg = load_config(recipe, overrides)
+    assert cfg != load_config(recipe)  # the variant really changes the recipe
+    train(recipe, overrides + quick(datasets, tmp_path, steps=1), progress=False)
+    rows = list(csv.DictReader(open(tmp_path / "log.csv")))
+    assert len(rows) == 1 and float(rows[0]["loss"]) > 0
 
 
 def test_config_overrides_and_errors(tmp_path) -> None:
