@@ -25,7 +25,7 @@ def quick(datasets: Path, out: Path, steps: int = 2, batch: int = 4) -> list[str
 
 
 def test_all_recipes_exist() -> None:
-    """The ten recipes the papers define, plus lrface's distill_lr and distill_k4 (the shipped model's)."""
+    """The ten recipes the papers define, plus lrface's distill_lr (the shipped model's) and distill_k4."""
     assert set(RECIPES) == {"baseline_hr", "baseline_randres", "siamese_k4", "bt_r", "bt_m", "st_r", "st_m1",
                             "st_m2", "maug_logexp", "cs_mhl", "distill_lr", "distill_k4"}
 
