@@ -157,3 +157,11 @@ def test_verify_published_model_and_uncalibrated_weights(lfw_faces, capsys) -> N
     assert code == 1 and "--threshold" in err and "Traceback" not in err
     code, out, _ = run(["verify", a, b, "--weights", weights, "--threshold", "0.9"], capsys)
     assert code == 0 and out.startswith("same person")
+
+
+def test_calibrate_save_refuses_before_computing(capsys) -> None:
+    """--save only for a published model's own weights; refused at once, not after the calibration."""
+    code, _, err = run(["calibrate", "--model", "dlib_resnet", "--save"], capsys)
+    assert code == 1 and "not in weights/manifest.json" in err and "Traceback" not in err
+    code, _, err = run(["calibrate", "--model", "dlib_resnet_lr", "--weights", "x.safetensors", "--save"], capsys)
+    assert code == 1 and "drop --weights" in err

@@ -53,10 +53,13 @@ def _ablation_variants() -> dict[str, tuple[str, list[str]]]:
     return module.VARIANTS
 
 
-@pytest.mark.parametrize("variant", sorted(_ablation_variants()))
+VARIANTS = _ablation_variants()
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_ablation_variant_trains(variant, datasets, tmp_path) -> None:
     """Each paper-claim variant of bench/ablation.py (a recipe plus overrides) is a valid config that trains."""
-    recipe, overrides = _ablation_variants()[variant]
+    recipe, overrides = VARIANTS[variant]
     cfg = load_config(recipe, overrides)
     assert cfg != load_config(recipe)  # the variant really changes the recipe
     train(recipe, overrides + quick(datasets, tmp_path, steps=1), progress=False)

@@ -146,8 +146,13 @@ def calibrate(model: str, weights: str | None, device: str, data_root: str | Non
     from .data.lfw import lfw_pairs
     from .eval.metrics import accuracy, best_threshold
     from .eval.verification import pair_scores
+    from .models.published import read_manifest, set_manifest_field
     from .recognizer import Recognizer
 
+    if save and weights is not None:  # --save checks come before minutes of embedding
+        raise LrfaceError("--save stores the threshold of a published model's own weights; drop --weights")
+    if save and model not in read_manifest():
+        raise LrfaceError(f"{model} is not in weights/manifest.json; only published models store thresholds")
     rec = Recognizer(model, weights=weights, device=device)
     train, test = lfw_pairs(data_root, "pairsDevTrain.txt"), lfw_pairs(data_root, "pairsDevTest.txt")
     thr, acc_train = best_threshold(pair_scores(rec, train), train.same)
@@ -155,10 +160,6 @@ def calibrate(model: str, weights: str | None, device: str, data_root: str | Non
     click.echo(f"{model}: threshold {thr:.4f} (pairsDevTrain accuracy {100 * acc_train:.2f}%, "
                f"pairsDevTest accuracy {100 * acc_test:.2f}%)")
     if save:
-        from .models.published import read_manifest, set_manifest_field
-
-        if model not in read_manifest():
-            raise LrfaceError(f"{model} is not in weights/manifest.json; only published models store thresholds")
         set_manifest_field(model, "threshold", round(thr, 4))
         click.echo(f"saved threshold {thr:.4f} for {model} in weights/manifest.json")
 
