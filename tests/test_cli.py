@@ -38,10 +38,14 @@ def test_verify_tiny_aligned_crops_warn(lfw_faces, tmp_path, capsys) -> None:
         small = tmp_path / f"tiny{i}.png"
         Image.fromarray(crop).resize((8, 8), Image.Resampling.BICUBIC).save(small)
         paths.append(str(small))
-    code, out, err = run(["verify", *paths], capsys)
-    assert code == 1 and "no face found" in err and "--aligned" in err and "Traceback" not in err
-    code, out, err = run(["verify", *paths, "--aligned"], capsys)
-    assert code == 0 and "aligned crop 8 px" in out and "small face" in err
+    code, out, err = run(["verify", *paths, "--crop-a", "photo"], capsys)
+    assert code == 1 and "no face found" in err and "--crop-a" in err and "Traceback" not in err
+    code, out, err = run(["verify", *paths], capsys)  # auto: too small to detect in -> taken as crops
+    assert code == 0 and "taken as a tight face crop" in err and "small face" in err
+    code, out, err = run(["verify", *paths, "--crop-a", "arcface", "--crop-b", "arcface"], capsys)
+    assert code == 0 and "A: arcface crop 8 px, resolution r = 8" in out
+    code, out, err = run(["verify", *paths, "--aligned"], capsys)  # the model's own framing (dlib chip)
+    assert code == 0 and "dlib crop 8 px" in out and "small face" in err
 
 
 @pytest.fixture(scope="module")

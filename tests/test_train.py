@@ -20,14 +20,18 @@ RECIPES = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml") if p.stem != "base")
 
 
 def quick(datasets: Path, out: Path, steps: int = 2, batch: int = 4) -> list[str]:
-    return [f"data.root={datasets / 'orl'}", "data.max_images=48", f"batch_size={batch}",
-            f"schedule.steps={steps}", "schedule.warmup_steps=1", f"output={out}", "log_every=1", "device=cpu"]
+    """Tiny runs on ORL; distillation recipes build their (small) distillation set from ORL."""
+    return [f"data.root={datasets / 'orl'}", f"data.sources=[{datasets / 'orl'}]", "data.max_images=48",
+            f"batch_size={batch}", f"schedule.steps={steps}", "schedule.warmup_steps=1", f"output={out}",
+            "log_every=1", "device=cpu"]
 
 
 def test_all_recipes_exist() -> None:
-    """The ten recipes the papers define, plus lrface's distill_lr (the shipped model's) and distill_k4."""
+    """The ten recipes the papers define, lrface's distill_lr (the shipped model's) and distill_k4, and
+    the LR experts of the routed recognizer (native lrnet32, fine-tuned 150 px copy)."""
     assert set(RECIPES) == {"baseline_hr", "baseline_randres", "siamese_k4", "bt_r", "bt_m", "st_r", "st_m1",
-                            "st_m2", "maug_logexp", "cs_mhl", "distill_lr", "distill_k4"}
+                            "st_m2", "maug_logexp", "cs_mhl", "distill_lr", "distill_k4", "lr_expert",
+                            "lr_expert150"}
 
 
 @pytest.mark.parametrize("recipe", RECIPES)
@@ -40,7 +44,9 @@ def test_recipe_runs_and_learns_something(recipe, datasets, tmp_path) -> None:
     assert all(float(r["loss"]) == float(r["loss"]) and float(r["loss"]) > 0 for r in rows)
     from lrface.models import create_model
 
-    base = create_model("dlib_resnet").state_dict()
+    cfg = load_config(recipe)
+    torch.manual_seed(int(cfg["seed"]))  # the engine's initialisation of an untrained model
+    base = create_model(cfg["model"]["name"], pretrained=cfg["model"].get("pretrained", True)).state_dict()
     assert any(not torch.equal(base[k], sd[k]) for k in base)  # weights moved
 
 

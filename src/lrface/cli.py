@@ -11,8 +11,10 @@ import click
 import numpy as np
 
 from .errors import LrfaceError
+from .recognizer import FRAMING_CHOICES
 
-MODEL_OPT = click.option("--model", "-m", default="dlib_resnet", show_default=True, help="registered model name")
+DEFAULT_MODEL = "dlib_resnet"
+MODEL_OPT = click.option("--model", "-m", default=DEFAULT_MODEL, show_default=True, help="registered model name")
 WEIGHTS_OPT = click.option("--weights", type=click.Path(dir_okay=False), default=None, help="safetensors weights to load")
 DEVICE_OPT = click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1 ...")
 ALIGNED_OPT = click.option("--aligned", is_flag=True, help="inputs are already face crops (no detection)")
@@ -33,46 +35,66 @@ def cli(verbose: bool) -> None:
 def models() -> None:
     """List the registered models."""
     from .models import list_models
+    from .models.published import read_manifest
     from .registry import MODELS
 
     for name in list_models():
         click.echo(f"{name:20s} {MODELS.describe(name)}")
+    for name, entry in read_manifest().items():
+        if entry.get("kind") == "routed":
+            click.echo(f"{name:20s} routed: faces with r < {entry['cutoff']:g} -> {entry['lr']}, others -> "
+                       f"{entry['hr']}{'; resolution-aware thresholds' if entry.get('calibration') else ''}")
 
 
-def _face_line(label: str, face: Any) -> str:
-    if face.eye_px is not None:
-        return f"{label}: face {face.face_px:.0f} px wide, {face.eye_px:.0f} px between the eyes"
-    return f"{label}: aligned crop {face.face_px:.0f} px"
+def _face_line(label: str, face: Any, expert: str) -> str:
+    if face.framing == "photo":
+        what = f"face {face.face_px:.0f} px wide, {face.eye_px:.0f} px between the eyes"
+    else:
+        what = f"{face.framing} crop {face.face_px:.0f} px"
+    return f"{label}: {what}, resolution r = {face.r:.0f}, {expert.upper()} expert"
+
+
+def _face_json(face: Any, expert: str) -> dict[str, Any]:
+    return {"source": face.source, "framing": face.framing, "face_px": face.face_px, "eye_px": face.eye_px,
+            "r": round(face.r, 2), "expert": expert, "n_faces": face.n_faces}
+
+
+CROP_HELP = ("auto (detect; a small image with no detectable face is taken as a tight crop), photo (detect), "
+             "or a crop framing: dlib, arcface, tight (face-detector box), loose (about 2.2x the face box)")
 
 
 @cli.command()
 @click.argument("image_a", type=click.Path())
 @click.argument("image_b", type=click.Path())
-@click.option("--threshold", "-t", type=float, default=None, help="cosine-similarity threshold (default: calibrated)")
+@click.option("--threshold", "-t", type=float, default=None,
+              help="cosine-similarity threshold (default: calibrated for the two faces' resolutions)")
+@click.option("--crop-a", default="auto", show_default=True, type=click.Choice(FRAMING_CHOICES), help=CROP_HELP)
+@click.option("--crop-b", default="auto", show_default=True, type=click.Choice(FRAMING_CHOICES), help="as --crop-a")
 @MODEL_OPT
 @WEIGHTS_OPT
 @DEVICE_OPT
 @ALIGNED_OPT
 @DETECTOR_OPT
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
-def verify(image_a: str, image_b: str, threshold: float | None, model: str, weights: str | None, device: str,
-           aligned: bool, detector: str, as_json: bool) -> None:
-    """Are IMAGE_A and IMAGE_B the same person?"""
-    from .recognizer import Recognizer
+def verify(image_a: str, image_b: str, threshold: float | None, crop_a: str, crop_b: str, model: str,
+           weights: str | None, device: str, aligned: bool, detector: str, as_json: bool) -> None:
+    """Are IMAGE_A and IMAGE_B the same person? Each face's resolution is measured, each goes to the
+    expert for it, and the threshold is calibrated for the two resolutions."""
+    from .routed import load_recognizer
 
-    rec = Recognizer(model, weights=weights, device=device, detector=detector)
-    res = rec.verify(image_a, image_b, threshold=threshold, aligned=aligned)
+    rec = load_recognizer(model, weights, device, detector=detector)
+    res = rec.verify(image_a, image_b, threshold=threshold, aligned=aligned, framing_a=crop_a, framing_b=crop_b)
     notes = [n for f in res.faces for n in f.notes()]
     if as_json:
         click.echo(json.dumps({
-            "same": res.same, "similarity": res.similarity, "threshold": res.threshold,
-            "faces": [{"source": f.source, "face_px": f.face_px, "eye_px": f.eye_px, "n_faces": f.n_faces}
-                      for f in res.faces], "warnings": notes}))
+            "same": res.same, "similarity": res.similarity, "threshold": res.threshold, "model": rec.model_name,
+            "faces": [_face_json(f, e) for f, e in zip(res.faces, res.experts)], "warnings": notes}))
     else:
         verdict = "same" if res.same else "different"
-        click.echo(f"{verdict} person (cosine similarity {res.similarity:.4f}, threshold {res.threshold:.4f})")
-        for label, face in zip("AB", res.faces):
-            click.echo(_face_line(label, face))
+        click.echo(f"{verdict} person (cosine similarity {res.similarity:.4f}, threshold {res.threshold:.4f}"
+                   f"{'' if threshold is not None else ' calibrated for r = %.0f vs %.0f' % (res.faces[0].r, res.faces[1].r) if rec.calibration else ''})")
+        for label, face, expert in zip("AB", res.faces, res.experts):
+            click.echo(_face_line(label, face, expert))
     for n in notes:
         click.echo(f"warning: {n}", err=True)
 
@@ -80,58 +102,41 @@ def verify(image_a: str, image_b: str, threshold: float | None, model: str, weig
 @cli.command()
 @click.argument("directory", type=click.Path())
 @click.option("--out", "-o", required=True, type=click.Path(dir_okay=False), help="output .npz")
+@click.option("--crop", "framing", default="auto", show_default=True, type=click.Choice(FRAMING_CHOICES), help=CROP_HELP)
 @MODEL_OPT
 @WEIGHTS_OPT
 @DEVICE_OPT
 @ALIGNED_OPT
 @DETECTOR_OPT
 @click.option("--batch-size", default=32, show_default=True)
-def embed(directory: str, out: str, model: str, weights: str | None, device: str, aligned: bool, detector: str,
-          batch_size: int) -> None:
-    """Embed every image under DIRECTORY into OUT (.npz: paths, embeddings, failed, errors)."""
-    from tqdm import tqdm
-
+def embed(directory: str, out: str, framing: str, model: str, weights: str | None, device: str, aligned: bool,
+          detector: str, batch_size: int) -> None:
+    """Embed every image under DIRECTORY into OUT (.npz: paths, embeddings, resolutions, experts,
+    failed, errors)."""
     from .atomic import atomic_write
     from .imageio import list_images
-    from .recognizer import Recognizer, iter_prepared
+    from .recognizer import embed_paths
+    from .routed import load_recognizer
 
     paths = list_images(directory)
     if not paths:
         raise LrfaceError(f"no images under {directory}")
-    rec = Recognizer(model, weights=weights, device=device, batch_size=batch_size, detector=detector)
-    good: list[str] = []
-    embs: list[np.ndarray] = []
-    failed: list[tuple[str, str]] = []
-    batch: list[np.ndarray] = []
-
-    def flush() -> None:
-        if batch:
-            embs.append(rec.embed_crops(np.stack(batch)))
-            batch.clear()
-
-    for p, face in tqdm(iter_prepared(rec, paths, aligned), total=len(paths), desc="embed", unit="img"):
-        if isinstance(face, str):
-            failed.append((str(p), face))
-            continue
-        good.append(str(p))
-        batch.append(face.crop)
-        if len(batch) >= batch_size:
-            flush()
-    flush()
-    emb = np.concatenate(embs) if embs else np.zeros((0, rec.model.embedding_dim), np.float32)
+    rec = load_recognizer(model, weights, device, batch_size, detector)
+    res = embed_paths(rec, paths, aligned, framing, batch_size)
 
     def write(tmp: Path) -> None:
         with open(tmp, "wb") as fh:
-            np.savez(fh, paths=np.array(good), embeddings=emb, model=np.array(model),
-                     failed=np.array([f for f, _ in failed]), errors=np.array([e for _, e in failed]))
+            np.savez(fh, paths=np.array(res.paths), embeddings=res.embeddings, resolutions=res.resolutions,
+                     experts=np.array(res.experts), model=np.array(rec.model_name),
+                     failed=np.array([f for f, _ in res.failed]), errors=np.array([e for _, e in res.failed]))
 
     atomic_write(out, write)
-    click.echo(f"embedded {len(good)} of {len(paths)} images -> {out}")
-    if failed:
-        click.echo(f"skipped {len(failed)} file(s):", err=True)
-        for _, err in failed:
+    click.echo(f"embedded {len(res.paths)} of {len(paths)} images -> {out}")
+    if res.failed:
+        click.echo(f"skipped {len(res.failed)} file(s):", err=True)
+        for _, err in res.failed:
             click.echo(f"  {err}", err=True)
-    if not good:
+    if not res.paths:
         raise LrfaceError("no image could be embedded")
 
 
@@ -140,28 +145,54 @@ def embed(directory: str, out: str, model: str, weights: str | None, device: str
 @WEIGHTS_OPT
 @DEVICE_OPT
 @DATA_OPT
-@click.option("--save", is_flag=True, help="store the threshold in weights/manifest.json (published models)")
-def calibrate(model: str, weights: str | None, device: str, data_root: str | None, save: bool) -> None:
-    """Best-accuracy threshold on LFW View 1 pairsDevTrain, checked on pairsDevTest."""
+@click.option("--resolutions", "-r", "grid", default=None,
+              help="also fit resolution-aware thresholds on this grid of r (comma-separated; 'default' = "
+                   "5..112, 15 values)")
+@click.option("--save", is_flag=True, help="store the threshold (and table) in weights/manifest.json (published models)")
+def calibrate(model: str, weights: str | None, device: str, data_root: str | None, grid: str | None,
+              save: bool) -> None:
+    """Best-accuracy threshold on LFW View 1 pairsDevTrain, checked on pairsDevTest; with
+    --resolutions, a threshold for every pair of face resolutions (thr(r_a, r_b))."""
+    from .calibration import GRID, fit_calibration
     from .data.lfw import lfw_pairs
+    from .degrade import Reduce
+    from .eval.embeddings import Embedder
     from .eval.metrics import accuracy, best_threshold
-    from .eval.verification import pair_scores
+    from .eval.verification import VerificationEval
     from .models.published import read_manifest, set_manifest_field
-    from .recognizer import Recognizer
+    from .routed import load_recognizer
 
     if save and weights is not None:  # --save checks come before minutes of embedding
         raise LrfaceError("--save stores the threshold of a published model's own weights; drop --weights")
     if save and model not in read_manifest():
         raise LrfaceError(f"{model} is not in weights/manifest.json; only published models store thresholds")
-    rec = Recognizer(model, weights=weights, device=device)
-    train, test = lfw_pairs(data_root, "pairsDevTrain.txt"), lfw_pairs(data_root, "pairsDevTest.txt")
-    thr, acc_train = best_threshold(pair_scores(rec, train), train.same)
-    acc_test = accuracy(pair_scores(rec, test), test.same, thr)
+    grid_r = None if grid is None else (list(GRID) if grid == "default" else [float(v) for v in _resolutions(grid)])
+    rec = load_recognizer(model, weights, device)
+    ev_train = VerificationEval(Embedder(rec, Reduce()), lfw_pairs(data_root, "pairsDevTrain.txt"))
+    ev_test = VerificationEval(Embedder(rec, Reduce()), lfw_pairs(data_root, "pairsDevTest.txt"))
+    train, test = ev_train.pairs, ev_test.pairs
+    thr, acc_train = best_threshold(ev_train.run("hr").scores[0], train.same)
+    acc_test = accuracy(ev_test.run("hr").scores[0], test.same, thr)
     click.echo(f"{model}: threshold {thr:.4f} (pairsDevTrain accuracy {100 * acc_train:.2f}%, "
                f"pairsDevTest accuracy {100 * acc_test:.2f}%)")
+    cal = None
+    if grid_r:
+        cal = fit_calibration(ev_train._at, train.left, train.right, train.same, grid_r, source="LFW pairsDevTrain")
+        click.echo("resolution-aware thresholds thr(r_a, r_b) (rows r_a, columns r_b):")
+        click.echo("r      " + " ".join(f"{g:>6g}" for g in cal.grid))
+        for g, row in zip(cal.grid, cal.table):
+            click.echo(f"{g:<6g} " + " ".join(f"{v:6.3f}" for v in row))
+        rec.calibration = cal
+        click.echo("pairsDevTest accuracy at these thresholds, HR vs r (CR) and r vs r (ER):")
+        for r in grid_r:
+            res_cr, res_er = ev_test.run("cr", int(r)), ev_test.run("er", int(r))
+            click.echo(f"  r = {r:>5g}: CR {100 * res_cr.calibrated_accuracy:6.2f}  ER {100 * res_er.calibrated_accuracy:6.2f}")
     if save:
         set_manifest_field(model, "threshold", round(thr, 4))
         click.echo(f"saved threshold {thr:.4f} for {model} in weights/manifest.json")
+        if cal is not None:
+            set_manifest_field(model, "calibration", cal.to_dict())
+            click.echo(f"saved the resolution-aware thresholds for {model}")
 
 
 def _resolutions(text: str) -> list:
@@ -171,17 +202,24 @@ def _resolutions(text: str) -> list:
 
 
 def _embedder(model: str, weights: str | None, device: str, kernel: str, antialias: bool, flip: str,
-              cache: bool, batch_size: int):
+              cache: bool, batch_size: int, lr_model: str | None = None, lr_weights: str | None = None,
+              cutoff: float | None = None):
     from .degrade import Reduce
     from .eval.embeddings import Embedder
-    from .recognizer import Recognizer
+    from .routed import load_recognizer
 
-    rec = Recognizer(model, weights=weights, device=device, batch_size=batch_size)
+    rec = load_recognizer(model, weights, device, batch_size, lr_model=lr_model, lr_weights=lr_weights,
+                          cutoff=cutoff)
     return Embedder(rec, Reduce(kernel, antialias), flip=flip, cache=cache)
 
 
+ROUTE_OPTS = [
+    click.option("--lr-model", default=None, help="LR expert architecture (routes faces below --cutoff to it)"),
+    click.option("--lr-weights", type=click.Path(dir_okay=False), default=None, help="LR expert weights (safetensors)"),
+    click.option("--cutoff", type=float, default=None, help="routing: faces with r below this go to the LR expert"),
+]
 EVAL_OPTS = [
-    MODEL_OPT, WEIGHTS_OPT, DEVICE_OPT, DATA_OPT,
+    MODEL_OPT, WEIGHTS_OPT, DEVICE_OPT, DATA_OPT, *ROUTE_OPTS,
     click.option("--kernel", default="bicubic", show_default=True, type=click.Choice(["bicubic", "bilinear", "area", "nearest"]),
                  help="downsampling kernel"),
     click.option("--antialias/--no-antialias", default=True, show_default=True),
@@ -211,7 +249,8 @@ def _eval_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 @_eval_options
 def eval_cmd(dataset: str, images: str | None, resolutions: str, modes: str, protocols: str | None,
              folds: int | None, out: str, label: str | None, model: str, weights: str | None, device: str,
-             data_root: str | None, kernel: str, antialias: bool, flip: str, no_cache: bool, batch_size: int) -> None:
+             data_root: str | None, lr_model: str | None, lr_weights: str | None, cutoff: float | None,
+             kernel: str, antialias: bool, flip: str, no_cache: bool, batch_size: int) -> None:
     """Verification at full, cross (CR) and equal (ER) resolution, plus protocol files."""
     from .eval.sweep import format_table, load_pairset, load_protocols, restrict_folds, run_sweep, write_outputs
     from .eval.verification import MODES
@@ -223,13 +262,15 @@ def eval_cmd(dataset: str, images: str | None, resolutions: str, modes: str, pro
     pairs = load_pairset(dataset, images, data_root)
     protos = load_protocols(protocols, dataset)
     pairs, protos = restrict_folds(pairs, protos, folds)
-    emb = _embedder(model, weights, device, kernel, antialias, flip, not no_cache, batch_size)
+    emb = _embedder(model, weights, device, kernel, antialias, flip, not no_cache, batch_size, lr_model,
+                    lr_weights, cutoff)
     sweep = run_sweep(emb, pairs, _resolutions(resolutions), mode_list, protos)
     click.echo(f"{model} on {pairs.name}: {len(pairs)} pairs, {len(pairs.images)} images, kernel {kernel}"
                f"{'+aa' if antialias else ''}, flip {flip}, {sweep.seconds:.1f} s")
     click.echo(f"faces: {sweep.detected} detected, {sweep.fallback} in the dataset's median box (detector missed)")
     click.echo(format_table(sweep.results))
-    meta = {"model": model, "label": label, "weights": weights, "model_id": emb.model_id, "dataset": pairs.name,
+    meta = {"model": model, "label": label, "weights": weights, "lr_model": lr_model, "lr_weights": lr_weights,
+            "cutoff": getattr(emb.rec, "cutoff", None), "model_id": emb.model_id, "dataset": pairs.name,
             "kernel": kernel,
             "antialias": antialias, "flip": flip, "folds": folds, "seconds": sweep.seconds}
     path = write_outputs(out, meta, sweep.results)
@@ -245,8 +286,8 @@ def eval_cmd(dataset: str, images: str | None, resolutions: str, modes: str, pro
 @click.option("--out", "-o", default=None, help="write results JSON here")
 @_eval_options
 def eval_id(dataset: str, resolutions: str, subjects: int, repeats: int, seed: int, out: str | None, model: str,
-            weights: str | None, device: str, data_root: str | None, kernel: str, antialias: bool, flip: str,
-            no_cache: bool, batch_size: int) -> None:
+            weights: str | None, device: str, data_root: str | None, lr_model: str | None, lr_weights: str | None,
+            cutoff: float | None, kernel: str, antialias: bool, flip: str, no_cache: bool, batch_size: int) -> None:
     """Identification: first image per identity as HR gallery, the others as probes at each r."""
     from dataclasses import asdict
 
@@ -256,7 +297,8 @@ def eval_id(dataset: str, resolutions: str, subjects: int, repeats: int, seed: i
 
     ds = read_identity_folders(dataset)
     split = gallery_probe_split(ds)
-    emb = _embedder(model, weights, device, kernel, antialias, flip, not no_cache, batch_size)
+    emb = _embedder(model, weights, device, kernel, antialias, flip, not no_cache, batch_size, lr_model,
+                    lr_weights, cutoff)
     click.echo(f"{model} on {dataset}: gallery {len(split.gallery)}, probes {len(split.probes)}, "
                f"sub-samples {repeats} x {subjects} subjects")
     click.echo(f"{'res':>6s} " + " ".join(f"{'rank' + str(k):>8s}" for k in RANKS) + f" {'rank1 sub':>14s}")
@@ -323,72 +365,300 @@ def publish(run_dir: str, name: str, results: str, train_command: str, data_desc
 
 
 @cli.command()
-@click.option("--gallery", "-g", required=True, type=click.Path(), help="folder with one sub-folder per identity")
+@click.argument("name")
+@click.option("--lr", "lr_name", required=True, help="published LR expert (a model in weights/manifest.json)")
+@click.option("--hr", "hr_name", default="dlib_resnet", show_default=True, help="HR expert")
+@click.option("--cutoff", default="auto", show_default=True,
+              help="r below which faces go to the LR expert; auto = chosen on LFW View 1 pairsDevTrain")
+@DEVICE_OPT
+@DATA_OPT
+def route(name: str, lr_name: str, hr_name: str, cutoff: str, device: str, data_root: str | None) -> None:
+    """Publish a routed recognizer NAME (HR expert + LR expert) in weights/manifest.json; then run
+    `lrface calibrate --model NAME -r default --save` for its resolution-aware thresholds."""
+    from .data.lfw import lfw_pairs
+    from .models.published import read_manifest, write_manifest_entry
+    from .recognizer import Recognizer
+    from .routed import choose_cutoff
+
+    if lr_name not in read_manifest():
+        raise LrfaceError(f"{lr_name} is not a published model (weights/manifest.json)")
+    hr, lr = Recognizer(hr_name, device=device), Recognizer(lr_name, device=device)
+    entry: dict[str, Any] = {"kind": "routed", "hr": hr_name, "lr": lr_name,
+                             "command": f"lrface route {name} --lr {lr_name} --hr {hr_name} --cutoff {cutoff}"}
+    if cutoff == "auto":
+        value, rows = choose_cutoff(hr, lr, lfw_pairs(data_root, "pairsDevTrain.txt"))
+        click.echo("cross-resolution accuracy on LFW pairsDevTrain (HR image vs the other at r):")
+        for row in rows:
+            click.echo(f"  r = {row['r']:>4g}: HR expert {100 * row['hr']:6.2f}  LR expert {100 * row['lr']:6.2f}")
+        entry["cutoff_table"] = rows
+    else:
+        try:
+            value = float(cutoff)
+        except ValueError:
+            raise LrfaceError(f"bad --cutoff {cutoff!r}: a number or auto") from None
+    entry["cutoff"] = value
+    write_manifest_entry(name, entry)
+    click.echo(f"{name}: faces with r < {value:g} go to {lr_name}, the others to {hr_name} (weights/manifest.json)")
+
+
+NOT_IDENTIFIED = 3  # exit status of `identify` when no probe matched anyone in the gallery
+
+
+def _report_refused(refused: list[tuple[str, str]], what: str) -> None:
+    if refused:
+        click.echo(f"{len(refused)} {what} refused (no usable face), not enrolled:", err=True)
+        for _, reason in refused:
+            click.echo(f"  {reason}", err=True)
+
+
+def _echo_json(obj: Any) -> None:
+    click.echo(json.dumps(obj, indent=None))
+
+
+@cli.command()
+@click.option("--db", default=None, type=click.Path(dir_okay=False), help="gallery file (`lrface gallery create`)")
+@click.option("--gallery", "-g", default=None, type=click.Path(), help="or a folder with one sub-folder per identity")
 @click.option("--probe", "-p", required=True, type=click.Path(), help="probe image or folder of probe images")
-@click.option("--method", default="plain", show_default=True, type=click.Choice(["plain", "mitm"]))
-@click.option("--top-k", "-k", default=5, show_default=True)
+@click.option("--crop", "framing", default="auto", show_default=True, type=click.Choice(FRAMING_CHOICES), help=CROP_HELP)
+@click.option("--top-k", "-k", default=5, show_default=True, type=click.IntRange(min=1))
+@click.option("--over", default="fused", show_default=True, type=click.Choice(["fused", "templates"]),
+              help="search fused identity templates, or every template (best per identity)")
+@click.option("--threshold", "-t", type=float, default=None, help="open-set threshold (default: calibrated)")
+@click.option("--method", default="plain", show_default=True, type=click.Choice(["plain", "mitm"]),
+              help="mitm: meet-in-the-middle matching (needs --gallery folder)")
 @click.option("--fusion", default="s_max_add", show_default=True, help="mitm: t_add, t_concat, s_add, s_max, s_max_add")
 @click.option("--scales", default="2,4,8", show_default=True, help="mitm: SR magnifications of the probe")
-@click.option("--degradations", default=16, show_default=True, help="mitm: gallery degradation chains")
+@click.option("--degradations", default=16, show_default=True, type=click.IntRange(min=0),
+              help="mitm: gallery degradation chains")
 @MODEL_OPT
 @WEIGHTS_OPT
 @DEVICE_OPT
 @ALIGNED_OPT
-def identify(gallery: str, probe: str, method: str, top_k: int, fusion: str, scales: str, degradations: int,
-             model: str, weights: str | None, device: str, aligned: bool) -> None:
-    """Who is in PROBE? Top-k gallery identities with scores (the best image of each identity)."""
-    from .data.facecache import aligned_crops
-    from .data.identities import read_identity_folders
+@click.option("--json", "as_json", is_flag=True, help="print one JSON object per probe")
+def identify(db: str | None, gallery: str | None, probe: str, framing: str, top_k: int, over: str,
+             threshold: float | None, method: str, fusion: str, scales: str, degradations: int, model: str,
+             weights: str | None, device: str, aligned: bool, as_json: bool) -> None:
+    """Who is in PROBE? Top-k identities with scores and an open-set decision (unknown below the
+    threshold for the two faces' resolutions). Exit status 0 when a probe was identified, 3 when none."""
+    from .gallery import Gallery, enroll, identity_items, new_gallery
     from .imageio import list_images
-    from .match import MitmConfig, MitmMatcher, mitm_scores
-    from .recognizer import Recognizer, iter_prepared
+    from .recognizer import iter_prepared
+    from .routed import load_recognizer
 
-    rec = Recognizer(model, weights=weights, device=device)
-    ds = read_identity_folders(gallery)
-    cs = aligned_crops(ds.images, rec.style, rec.input_size[0], progress=False)
-    ok = np.flatnonzero(cs.status != 2)
-    for i in np.flatnonzero(cs.status == 2):
-        click.echo(f"warning: gallery image skipped: {cs.errors.get(int(i), ds.images[i])}", err=True)
-    if not len(ok):
-        raise LrfaceError(f"no usable gallery image under {gallery}")
-    g_crops, g_keys, g_labels = cs.crops[ok], [cs.keys[i] for i in ok], ds.labels[ok]
+    if (db is None) == (gallery is None):
+        raise LrfaceError("give either --db (a gallery file) or --gallery (a folder of identity folders)")
+    if method == "mitm" and gallery is None:
+        raise LrfaceError("--method mitm needs --gallery (it degrades the gallery images themselves)")
+    if db is not None:
+        g = Gallery.load(db)
+        rec = load_recognizer(g.model, None, device) if model == DEFAULT_MODEL and weights is None else \
+            load_recognizer(model, weights, device)
+        g.check_recognizer(rec)
+    else:
+        rec = load_recognizer(model, weights, device)
+        g = new_gallery(rec)
+        rep = enroll(g, rec, identity_items(gallery), progress=False)
+        _report_refused(rep.refused, "gallery image(s)")
+        if not len(g):
+            raise LrfaceError(f"no usable gallery image under {gallery}")
     probe_paths = [Path(probe)] if Path(probe).is_file() else list_images(probe)
     if not probe_paths:
         raise LrfaceError(f"no probe images at {probe}")
-    matcher, g_emb = None, None
-    if method == "plain":
-        g_emb = rec.embed_crops(g_crops)  # once per gallery, not once per probe
-    else:
-        cfg = MitmConfig(scales=tuple(int(v) for v in scales.split(",")), degradations=degradations, fusion=fusion)
-        matcher = MitmMatcher(rec, cfg)
-    for path, face in iter_prepared(rec, probe_paths, aligned):
+    mitm = _mitm_setup(rec, g, gallery, scales, degradations, fusion) if method == "mitm" else None
+    identified = 0
+    for path, face in iter_prepared(rec, probe_paths, aligned, framing):
         if isinstance(face, str):
             click.echo(f"{path}: skipped ({face})", err=True)
             continue
-        if g_emb is not None:
-            sim = rec.embed_crops(face.crop[None])[0] @ g_emb.T
+        if mitm is None:
+            res = g.search(rec.embed_faces([face]), [face.r], rec, top_k, over, threshold)[0]
         else:
-            small = _probe_small(face, rec.input_size[0])
-            sim = mitm_scores(matcher, [small], g_crops, g_keys, small.shape[0])[0]
-        best = {}
-        for lab, sc in zip(g_labels, sim):
-            best[int(lab)] = max(best.get(int(lab), -np.inf), float(sc))
-        ranked = sorted(best.items(), key=lambda kv: -kv[1])[:top_k]
-        click.echo(f"{path}:")
-        for rank, (lab, sc) in enumerate(ranked, 1):
-            click.echo(f"  {rank}. {ds.names[lab]:30s} {sc:.4f}")
+            res = _mitm_search(mitm, face, g, rec, top_k, threshold)
+        identified += res.identity is not None
+        if as_json:
+            _echo_json({"probe": str(path), "expert": rec.expert_for_face(face), **res.to_dict()})
+            continue
+        verdict = res.identity if res.identity is not None else "unknown"
+        click.echo(f"{path}: {verdict} (r = {face.r:.0f}, {rec.expert_for_face(face).upper()} expert)")
+        for rank, m in enumerate(res.matches, 1):
+            thr = "" if m.threshold is None else f"  (threshold {m.threshold:.4f})"
+            click.echo(f"  {rank}. {m.name:30s} {m.score:.4f}{thr if rank == 1 else ''}")
+    if not identified:
+        sys.exit(NOT_IDENTIFIED)
+
+
+def _mitm_setup(rec: Any, g: Any, folder: str | None, scales: str, degradations: int, fusion: str) -> Any:
+    """The meet-in-the-middle matcher over the enrolled gallery images (aligned chips)."""
+    from .data.facecache import aligned_crops
+    from .match import MitmConfig, MitmMatcher
+
+    try:
+        scale_t = tuple(int(v) for v in scales.split(","))
+    except ValueError:
+        raise LrfaceError(f"bad --scales {scales!r}: comma-separated integers from 1, 2, 4, 8") from None
+    if not scale_t or any(k not in (1, 2, 4, 8) for k in scale_t):
+        raise LrfaceError(f"bad --scales {scales!r}: comma-separated integers from 1, 2, 4, 8")
+    cfg = MitmConfig(scales=scale_t, degradations=degradations, fusion=fusion)
+    hr = getattr(rec, "hr", rec)  # MITM matches in the HR expert's space
+    cs = aligned_crops([Path(p) for p in g.sources], hr.style, hr.input_size[0], progress=False)
+    return MitmMatcher(hr, cfg), cs
+
+
+def _mitm_search(mitm: Any, face: Any, g: Any, rec: Any, top_k: int, threshold: float | None) -> Any:
+    from .gallery import Match, SearchResult
+    from .match import mitm_scores
+
+    matcher, cs = mitm
+    small = _probe_small(face, matcher.rec.input_size[0])
+    sim = mitm_scores(matcher, [small], cs.crops, cs.keys, small.shape[0])[0]
+    best: dict[int, float] = {}
+    for lab, sc in zip(g.ident, sim):
+        best[int(lab)] = max(best.get(int(lab), -np.inf), float(sc))
+    ranked = sorted(best.items(), key=lambda kv: -kv[1])[:top_k]
+    return SearchResult([Match(g.names[i], s, threshold) for i, s in ranked], face.r)
 
 
 def _probe_small(face: Any, size: int) -> np.ndarray:
-    """The probe at its own resolution: an aligned crop as given (squared), or a detected face's
-    chip reduced to the size its inter-ocular distance supports."""
-    from .align import chip_eye_distance
+    """The probe at its own resolution: the face's native-size chip when it is small, else its
+    chip reduced to the size its resolution supports."""
+    from .degrade import target_size
     from .match import resize, to_tensor
 
-    px = int(face.face_px) if face.eye_px is None else int(round(face.eye_px * size / chip_eye_distance(size)))
-    px = max(4, min(size, px))
+    if face.small_chip is not None:
+        return face.small_chip
+    px = max(4, min(size, target_size(face.r, "dlib", size)[0]))
     t = resize(to_tensor(face.crop[None]), px)[0]
     return (t.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+
+
+@cli.group("gallery")
+def gallery_group() -> None:
+    """A persistent gallery: enrol once (create / add / remove), inspect (list / info), search with
+    `lrface identify --db DB`."""
+
+
+@gallery_group.command("create")
+@click.argument("db", type=click.Path(dir_okay=False))
+@click.argument("folder", type=click.Path())
+@click.option("--name", default=None, help="FOLDER holds images of this one person (else one sub-folder per identity)")
+@click.option("--crop", "framing", default="photo", show_default=True, type=click.Choice(FRAMING_CHOICES),
+              help="photo: detect, refuse images without a face; or the framing of pre-cut crops")
+@click.option("--index", default="flat", show_default=True, type=click.Choice(["flat", "ivf", "hnsw"]))
+@click.option("--force", is_flag=True, help="overwrite an existing gallery file")
+@MODEL_OPT
+@WEIGHTS_OPT
+@DEVICE_OPT
+@click.option("--json", "as_json", is_flag=True)
+def gallery_create(db: str, folder: str, name: str | None, framing: str, index: str, force: bool, model: str,
+                   weights: str | None, device: str, as_json: bool) -> None:
+    """Enrol FOLDER (one sub-folder per identity) into a new gallery file DB."""
+    from .gallery import enroll, identity_items, new_gallery
+    from .routed import load_recognizer
+
+    if Path(db).exists() and not force:
+        raise LrfaceError(f"{db} exists: use `lrface gallery add`, or --force to replace it")
+    if Path(db).is_dir():
+        raise LrfaceError(f"{db} is a directory: give a file name, e.g. {Path(db) / 'gallery.npz'}")
+    items = identity_items(folder, name)
+    if not items:
+        raise LrfaceError(f"no images under {folder}")
+    rec = load_recognizer(model, weights, device)
+    g = new_gallery(rec, index)
+    rep = enroll(g, rec, items, framing)
+    _report_refused(rep.refused, "image(s)")
+    if not len(g):
+        raise LrfaceError(f"no image under {folder} could be enrolled; gallery not written")
+    g.save(db)
+    _gallery_summary(g, db, rep, as_json)
+
+
+@gallery_group.command("add")
+@click.argument("db", type=click.Path(dir_okay=False))
+@click.argument("source", type=click.Path())
+@click.option("--name", default=None, help="SOURCE (image or folder) is this one person")
+@click.option("--crop", "framing", default="photo", show_default=True, type=click.Choice(FRAMING_CHOICES))
+@DEVICE_OPT
+@click.option("--json", "as_json", is_flag=True)
+def gallery_add(db: str, source: str, name: str | None, framing: str, device: str, as_json: bool) -> None:
+    """Add images to DB: SOURCE is a folder of identity folders, or an image / folder with --name."""
+    from .gallery import Gallery, enroll, identity_items
+    from .routed import load_recognizer
+
+    g = Gallery.load(db)
+    rec = load_recognizer(g.model, None, device)
+    g.check_recognizer(rec)
+    rep = enroll(g, rec, identity_items(source, name), framing)
+    _report_refused(rep.refused, "image(s)")
+    if rep.added:
+        g.save(db)
+    _gallery_summary(g, db, rep, as_json)
+
+
+@gallery_group.command("remove")
+@click.argument("db", type=click.Path(dir_okay=False))
+@click.argument("names", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True)
+def gallery_remove(db: str, names: tuple[str, ...], as_json: bool) -> None:
+    """Remove identities (all their templates) from DB."""
+    from .gallery import Gallery
+
+    g = Gallery.load(db)
+    removed = {n: g.remove(n) for n in names}
+    g.save(db)
+    if as_json:
+        _echo_json({"removed": removed, "identities": len(g.names), "templates": len(g)})
+    else:
+        for n, k in removed.items():
+            click.echo(f"removed {n} ({k} template(s))")
+
+
+@gallery_group.command("list")
+@click.argument("db", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True)
+def gallery_list(db: str, as_json: bool) -> None:
+    """Identities in DB with their number of templates and best resolution."""
+    from .gallery import Gallery
+
+    g = Gallery.load(db)
+    rows = []
+    for k, (n, c) in enumerate(g.counts().items()):
+        sel = g.ident == k
+        rows.append({"name": n, "templates": c, "best_r": round(float(g.r[sel].max()), 1) if c else None,
+                     "quality": round(float(g.quality[sel].mean()), 3) if c else None})
+    if as_json:
+        _echo_json(rows)
+    else:
+        for row in rows:
+            click.echo(f"{row['name']:30s} {row['templates']:4d} template(s)  best r {row['best_r']}  "
+                       f"quality {row['quality']}")
+
+
+@gallery_group.command("info")
+@click.argument("db", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True)
+def gallery_info(db: str, as_json: bool) -> None:
+    """What DB holds and which recognizer made it."""
+    from .gallery import Gallery
+
+    g = Gallery.load(db)
+    info = {"file": db, "bytes": Path(db).stat().st_size, "model": g.model, "model_id": g.model_id, "dim": g.dim,
+            "identities": len(g.names), "templates": len(g), "index": g.index_kind, **g.meta}
+    if as_json:
+        _echo_json(info)
+    else:
+        for k, v in info.items():
+            click.echo(f"{k:12s} {v}")
+
+
+def _gallery_summary(g: Any, db: str, rep: Any, as_json: bool) -> None:
+    if as_json:
+        _echo_json({"file": db, "added": rep.added, "duplicates": rep.skipped_duplicates,
+                    "refused": [{"file": f, "reason": r} for f, r in rep.refused],
+                    "identities": len(g.names), "templates": len(g)})
+    else:
+        click.echo(f"{db}: {len(g.names)} identities, {len(g)} templates (+{rep.added} added"
+                   f"{f', {rep.skipped_duplicates} already enrolled' if rep.skipped_duplicates else ''}"
+                   f"{f', {len(rep.refused)} refused' if rep.refused else ''})")
 
 
 @cli.command("train-sr")

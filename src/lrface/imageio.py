@@ -16,7 +16,7 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".ppm", ".pbm", ".tif
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 
-def _to_rgb(im: Image.Image) -> Image.Image:
+def to_rgb(im: Image.Image) -> Image.Image:
     """Convert 16-bit, float, CMYK, palette, alpha and grayscale modes to 8-bit RGB."""
     if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         arr = np.asarray(im, dtype=np.float64)
@@ -40,7 +40,7 @@ def load_image(path: str | os.PathLike[str], max_side: int | None = MAX_SIDE) ->
         with Image.open(path) as im:
             im.load()
             im = ImageOps.exif_transpose(im) or im
-            im = _to_rgb(im)
+            im = to_rgb(im)
     except LrfaceError:
         raise
     except FileNotFoundError:

@@ -69,6 +69,8 @@ class Trainee(nn.Module):
 
     def _run(self, k: int, x: torch.Tensor) -> dict[str, torch.Tensor]:
         if k in self.teacher_branches:
+            if x.dim() == 2:  # cached teacher embeddings (data.kind=distill, teacher.cached)
+                return {"embedding": x}
             if self.teacher is None:
                 raise LrfaceError("recipe uses teacher branches but no teacher")
             with torch.no_grad():
@@ -107,6 +109,8 @@ class Trainee(nn.Module):
                 shifted = torch.roll(emb[b], 1, 0)
                 same = torch.cat([torch.ones_like(labels, dtype=torch.bool), labels == torch.roll(labels, 1, 0)])
                 vals.append(m(torch.cat([emb[t.a], emb[t.a]]), torch.cat([emb[b], shifted]), same))
+            elif t.name == "nce":  # student view b against the batch's views a (e.g. the teacher's)
+                vals.append(m(emb[b], emb[t.a], labels))
             elif t.name == "mhl":
                 vals.append(m(feats[t.a], feats[b]))
             else:

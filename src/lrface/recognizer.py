@@ -4,22 +4,39 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
 import torch
 
-from .align import align, detect_faces, resize_crop
+from PIL import Image
+
+from .align import align, detect_faces
+from .align.framing import FRAMINGS, REFERENCE_CROP, crop_landmarks, crop_resolution, resolution_from_eyes
+from .align.framing import landmarks_resolution as face_resolution
+from .degrade.resize import target_size
 from .errors import LrfaceError
-from .imageio import load_image
+from .imageio import load_image, to_rgb
 from .models import create_model
+
+if TYPE_CHECKING:
+    from .calibration import Calibration
+    from .degrade import Reduce, Resolution
 
 # Cosine-similarity thresholds calibrated on LFW View 1 (pairsDevTrain): best-accuracy threshold,
 # printed by `lrface calibrate --model NAME`.
 DEFAULT_THRESHOLDS: dict[str, float] = {"dlib_resnet": 0.9094}
 SMALL_FACE_EYE_PX = 24.0  # below this inter-ocular distance, recognition degrades sharply
+MIN_DETECT_SIDE = 32  # images smaller than this are not searched for faces
+AUTO_CROP_SIDE = 160  # framing "auto": an image up to this size with no detected face is taken as a crop
+AUTO_FRAMING = "tight"  # ... framed as a face-detector box
+MIN_CHIP = 4  # smallest native-resolution chip
+MIN_AUTO_CROP_SIDE = 8  # framing "auto" never takes a smaller image for a face
+MIN_CROP_R = 4.0  # a declared crop must hold a face of at least this resolution
+FLAT_STD = 2.0  # grey levels: a crop flatter than this holds no face
+FRAMING_CHOICES = ("auto", "photo", *FRAMINGS)
 
-ImageLike = str | os.PathLike[str] | np.ndarray
+ImageLike = str | os.PathLike[str] | np.ndarray | Image.Image
 
 
 def default_threshold(model: str) -> float | None:
@@ -30,6 +47,15 @@ def default_threshold(model: str) -> float | None:
 
     thr = read_manifest().get(model, {}).get("threshold")
     return None if thr is None else float(thr)
+
+
+def default_calibration(model: str) -> "Calibration | None":
+    """The resolution-aware threshold table stored with a published model, if any."""
+    from .calibration import Calibration
+    from .models.published import read_manifest
+
+    entry = read_manifest().get(model, {}).get("calibration")
+    return None if entry is None else Calibration.from_dict(entry)
 
 
 def center_crop(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -50,27 +76,38 @@ def resolve_device(device: str | None = None) -> torch.device:
 
 @dataclass
 class PreparedFace:
-    """An aligned crop and what was measured on the way."""
+    """An aligned face and what was measured on the way.
+
+    ``crop``: the chip at the model input (HR expert); ``small``: the chip at the face's own
+    resolution (dlib framing, about 0.904 r px; for native-resolution LR experts), None for large
+    faces; ``r``: measured resolution (px of a 112 ArcFace crop); ``framing``: ``photo`` when the
+    face was detected, else the declared crop framing.
+    """
 
     crop: np.ndarray
     source: str
-    face_px: float  # detected box width, or the crop side for --aligned inputs
-    eye_px: float | None  # inter-ocular distance in the source image (None when not detected)
+    face_px: float  # detected box width, or the crop side for crops
+    eye_px: float | None  # inter-ocular distance in the source image (None for declared crops)
     n_faces: int
+    r: float = float(REFERENCE_CROP)
+    framing: str = "photo"
+    small_chip: np.ndarray | None = None
+    fallback: bool = False  # auto mode found no face and took the image as a crop
 
     @property
     def small(self) -> bool:
-        if self.eye_px is not None:
-            return self.eye_px < SMALL_FACE_EYE_PX
-        return self.face_px < SMALL_FACE_EYE_PX
+        return self.r < resolution_from_eyes(SMALL_FACE_EYE_PX)
 
     def notes(self) -> list[str]:
         out = []
         if self.n_faces > 1:
             out.append(f"{self.n_faces} faces found in {self.source}; using the largest")
+        if self.fallback:
+            out.append(f"no face detected in the small image {self.source}: taken as a {self.framing} face crop "
+                       "(declare the framing with --crop-a/--crop-b)")
         if self.small:
             what = f"{self.eye_px:.0f} px between the eyes" if self.eye_px is not None else f"a {self.face_px:.0f} px crop"
-            out.append(f"small face in {self.source} ({what}): expect lower accuracy")
+            out.append(f"small face in {self.source} ({what}, r = {self.r:.0f}): expect lower accuracy")
         return out
 
 
@@ -80,9 +117,125 @@ class Verification:
     threshold: float
     same: bool
     faces: tuple[PreparedFace, PreparedFace]
+    experts: tuple[str, str] = ("hr", "hr")
 
 
-class Recognizer:
+def as_rgb(image: ImageLike) -> tuple[np.ndarray, str]:
+    """A path, numpy array (H x W, H x W x 3/4, uint8 or float in [0, 1]) or PIL image -> RGB uint8, name."""
+    if isinstance(image, (str, os.PathLike)):
+        return load_image(image), str(image)
+    if isinstance(image, Image.Image):
+        return np.array(to_rgb(image), dtype=np.uint8), "<PIL image>"
+    if isinstance(image, np.ndarray):
+        arr = image
+        if arr.dtype != np.uint8:
+            if not np.issubdtype(arr.dtype, np.number) or not np.isfinite(arr).all():
+                raise LrfaceError("array image must be finite numbers")
+            scale = 255.0 if arr.size and float(arr.max()) <= 1.0 else 1.0
+            arr = np.clip(np.round(arr * scale), 0, 255).astype(np.uint8)
+        if arr.ndim == 2:
+            arr = np.repeat(arr[..., None], 3, axis=2)
+        if arr.ndim != 3 or arr.shape[2] not in (3, 4) or min(arr.shape[:2]) < 1:
+            raise LrfaceError(f"array image must be H x W, H x W x 3 or H x W x 4, got shape {arr.shape}")
+        return np.ascontiguousarray(arr[..., :3]), "<array>"
+    raise LrfaceError(f"not an image: {type(image).__name__} (give a path, numpy array or PIL image)")
+
+
+def check_crop(rgb: np.ndarray, source: str, r: float) -> None:
+    """A declared face crop must be big enough to hold a face and must not be blank."""
+    if r < MIN_CROP_R:
+        raise LrfaceError(f"{source}: a {rgb.shape[1]}x{rgb.shape[0]} px crop is too small for a face "
+                          f"(r = {r:.1f}; at least {MIN_CROP_R:g})")
+    if float(rgb.astype(np.float32).std()) < FLAT_STD:
+        raise LrfaceError(f"{source}: blank image (flat colour): no face to recognise")
+
+
+class FaceRecognizer:
+    """What every recognizer shares: load, find or frame the face, measure r, align, verify.
+
+    Subclasses embed prepared faces (``embed_faces``) and say which threshold decides a pair.
+    """
+
+    model_name: str
+    input_size: tuple[int, int]
+    style: str
+    detector: str
+    threshold: float | None
+    calibration: "Calibration | None" = None
+
+    def prepare(self, image: ImageLike, aligned: bool = False, framing: str = "auto") -> PreparedFace:
+        """Load ``image`` and align its face. ``framing``: ``auto`` (detect; an image too small to
+        detect in is taken as a ``tight`` crop), ``photo`` (detect, error if none), or a crop framing
+        (``dlib``, ``arcface``, ``tight``, ``loose``: no detection). ``aligned`` = a crop in the
+        model's own framing."""
+        if framing not in FRAMING_CHOICES:
+            raise LrfaceError(f"unknown framing {framing!r}; choose from {', '.join(FRAMING_CHOICES)}")
+        rgb, source = as_rgb(image)
+        h, w = rgb.shape[:2]
+        if aligned:
+            framing = self.style
+        n_faces, eye_px, face_px, fallback = 1, None, float(min(h, w)), False
+        if framing in ("auto", "photo"):
+            faces = detect_faces(rgb, self.detector) if min(h, w) >= MIN_DETECT_SIDE else []
+            if faces:
+                face = faces[0]
+                lm, n_faces, eye_px, face_px = face.landmarks, len(faces), face.eye_distance, face.width
+                r, used = face_resolution(lm), "photo"
+            elif framing == "auto" and MIN_AUTO_CROP_SIDE <= min(h, w) <= AUTO_CROP_SIDE:
+                used, fallback = AUTO_FRAMING, True
+            else:
+                hint = " (tiny image: declare it a crop with --crop-a/--crop-b)" if min(h, w) < 64 else ""
+                raise LrfaceError(f"no face found in {source}{hint}")
+        else:
+            used = framing
+        if used != "photo":
+            lm, r = crop_landmarks(h, w, used), crop_resolution(h, w, used)
+            check_crop(rgb, source, r)
+        crop = align(rgb, lm, size=self.input_size[0], style=self.style)
+        small = None
+        if r < REFERENCE_CROP and self.style == "dlib":
+            side = max(MIN_CHIP, target_size(r, "dlib", self.input_size[0])[0])
+            small = align(rgb, lm, size=side, style="dlib")
+        return PreparedFace(crop, source, face_px, eye_px, n_faces, r, used, small, fallback)
+
+    def embed_faces(self, faces: Sequence[PreparedFace]) -> np.ndarray:
+        raise NotImplementedError
+
+    def expert_for_face(self, face: PreparedFace) -> str:
+        return "hr"
+
+    def threshold_for(self, a: PreparedFace, b: PreparedFace) -> float | None:
+        """The decision threshold for this pair: calibrated for both resolutions when possible."""
+        if self.calibration is not None:
+            return self.calibration.threshold(a.r, b.r)
+        return self.threshold
+
+    def embed(self, images: Sequence[ImageLike] | ImageLike, aligned: bool = False, framing: str = "auto") -> np.ndarray:
+        """L2-normalised embeddings, one row per image (raises on the first bad image)."""
+        if isinstance(images, (str, os.PathLike, np.ndarray, Image.Image)):
+            images = [images]
+        return self.embed_faces([self.prepare(im, aligned, framing) for im in images])
+
+    @staticmethod
+    def compare(a: np.ndarray, b: np.ndarray) -> float | np.ndarray:
+        """Cosine similarity of L2-normalised embeddings (row-wise for matrices)."""
+        return (np.asarray(a) * np.asarray(b)).sum(-1)
+
+    def verify(self, a: ImageLike, b: ImageLike, threshold: float | None = None, aligned: bool = False,
+               framing_a: str = "auto", framing_b: str = "auto") -> Verification:
+        """Same person? Each image detected or framed as declared; the threshold is calibrated for
+        the two measured resolutions unless ``threshold`` is given."""
+        fa, fb = self.prepare(a, aligned, framing_a), self.prepare(b, aligned, framing_b)
+        thr = self.threshold_for(fa, fb) if threshold is None else threshold
+        if thr is None:
+            raise LrfaceError(f"no calibrated threshold for {self.model_name} with these weights: pass --threshold, "
+                              "or publish the model and run `lrface calibrate --save`")
+        ea, eb = self.embed_faces([fa, fb])
+        sim = float(self.compare(ea, eb))
+        return Verification(sim, thr, sim >= thr, (fa, fb), (self.expert_for_face(fa), self.expert_for_face(fb)))
+
+
+class Recognizer(FaceRecognizer):
     """A registered backbone plus detection and alignment; embeddings are L2-normalised."""
 
     def __init__(self, model: str = "dlib_resnet", weights: str | Path | None = None, device: str | None = None,
@@ -96,6 +249,7 @@ class Recognizer:
         self.style: str = self.model.align_style
         # None: no calibrated threshold for these weights (verify then asks for --threshold)
         self.threshold = default_threshold(model) if weights is None else None
+        self.calibration = default_calibration(model) if weights is None else None
 
     @classmethod
     def from_model(cls, model: torch.nn.Module, name: str = "custom", batch_size: int = 32,
@@ -106,26 +260,25 @@ class Recognizer:
         rec.device = next(model.parameters()).device
         rec.input_size = tuple(model.input_size)  # type: ignore[assignment]
         rec.style = model.align_style
-        rec.threshold = None
+        rec.threshold, rec.calibration = None, None
         return rec
 
-    def prepare(self, image: ImageLike, aligned: bool = False) -> PreparedFace:
-        """Load, detect the largest face and align it; ``aligned`` treats the whole image as the crop."""
-        source = str(image) if not isinstance(image, np.ndarray) else "<array>"
-        rgb = load_image(image) if not isinstance(image, np.ndarray) else image
-        if rgb.ndim == 2:
-            rgb = np.repeat(rgb[..., None], 3, axis=2)
-        if aligned:
-            h, w = rgb.shape[:2]
-            return PreparedFace(resize_crop(rgb, self.input_size), source, float(min(h, w)), None, 1)
-        faces = detect_faces(rgb, self.detector)
-        if not faces:
-            h, w = rgb.shape[:2]
-            hint = " (tiny image: use --aligned for pre-cropped faces)" if min(h, w) < 64 else ""
-            raise LrfaceError(f"no face found in {source}{hint}")
-        face = faces[0]
-        crop = align(rgb, face.landmarks, size=self.input_size[0], style=self.style)
-        return PreparedFace(crop, source, face.width, face.eye_distance, len(faces))
+    @property
+    def embedding_dim(self) -> int:
+        return int(self.model.embedding_dim)
+
+    @property
+    def model_id(self) -> str:
+        """Digest of the weights (cache key of everything this recognizer embeds)."""
+        if getattr(self, "_model_id", None) is None:
+            from .eval.embeddings import model_digest
+
+            self._model_id = model_digest(self.model)
+        return self._model_id
+
+    def embed_at(self, x: torch.Tensor, r: "Resolution", reduce: "Reduce") -> np.ndarray:
+        """Embeddings of aligned chips (N x 3 x H x W in [0, 1]) reduced to resolution ``r``."""
+        return self.embed_crops(reduce(x, r, self.style))
 
     @torch.inference_mode()
     def embed_crops(self, crops: np.ndarray | torch.Tensor) -> np.ndarray:
@@ -142,33 +295,61 @@ class Recognizer:
             return np.zeros((0, self.model.embedding_dim), np.float32)
         return torch.cat(out).numpy()
 
-    def embed(self, images: Sequence[ImageLike] | ImageLike, aligned: bool = False) -> np.ndarray:
-        """L2-normalised embeddings, one row per image (raises on the first bad image)."""
-        if isinstance(images, (str, os.PathLike, np.ndarray)):
-            images = [images]
-        crops = np.stack([self.prepare(im, aligned).crop for im in images])
-        return self.embed_crops(crops)
-
-    @staticmethod
-    def compare(a: np.ndarray, b: np.ndarray) -> float | np.ndarray:
-        """Cosine similarity of L2-normalised embeddings (row-wise for matrices)."""
-        return (np.asarray(a) * np.asarray(b)).sum(-1)
-
-    def verify(self, a: ImageLike, b: ImageLike, threshold: float | None = None, aligned: bool = False) -> Verification:
-        fa, fb = self.prepare(a, aligned), self.prepare(b, aligned)
-        ea, eb = self.embed_crops(np.stack([fa.crop, fb.crop]))
-        thr = self.threshold if threshold is None else threshold
-        if thr is None:
-            raise LrfaceError(f"no calibrated threshold for {self.model_name} with these weights: pass --threshold, "
-                              "or publish the model and run `lrface calibrate --save`")
-        sim = float(self.compare(ea, eb))
-        return Verification(sim, thr, sim >= thr, (fa, fb))
+    def embed_faces(self, faces: Sequence[PreparedFace]) -> np.ndarray:
+        if not faces:
+            return np.zeros((0, self.embedding_dim), np.float32)
+        return self.embed_crops(np.stack([f.crop for f in faces]))
 
 
-def iter_prepared(rec: Recognizer, paths: Iterable[Path], aligned: bool = False) -> Iterable[tuple[Path, PreparedFace | str]]:
+@dataclass
+class EmbeddedSet:
+    """Embeddings of a batch of files: the good ones with their measured r and expert, the bad ones
+    with one-line reasons."""
+
+    paths: list[str]
+    embeddings: np.ndarray
+    resolutions: np.ndarray
+    experts: list[str]
+    failed: list[tuple[str, str]]
+
+
+def embed_paths(rec: FaceRecognizer, paths: Sequence[Path], aligned: bool = False, framing: str = "auto",
+                batch_size: int = 32, progress: bool = True) -> EmbeddedSet:
+    """Embed every file, batch by batch; bad files are skipped and listed, good ones always kept."""
+    from tqdm import tqdm
+
+    good: list[PreparedFace] = []
+    names: list[str] = []
+    embs: list[np.ndarray] = []
+    failed: list[tuple[str, str]] = []
+    batch: list[PreparedFace] = []
+
+    def flush() -> None:
+        if batch:
+            embs.append(rec.embed_faces(batch))
+            good.extend(batch)
+            batch.clear()
+
+    for p, face in tqdm(iter_prepared(rec, paths, aligned, framing), total=len(paths), desc="embed", unit="img",
+                        disable=not progress):
+        if isinstance(face, str):
+            failed.append((str(p), face))
+            continue
+        names.append(str(p))
+        batch.append(face)
+        if len(batch) >= batch_size:
+            flush()
+    flush()
+    emb = np.concatenate(embs) if embs else np.zeros((0, rec.embedding_dim), np.float32)
+    return EmbeddedSet(names, emb, np.array([f.r for f in good], np.float32),
+                       [rec.expert_for_face(f) for f in good], failed)
+
+
+def iter_prepared(rec: FaceRecognizer, paths: Iterable[Path], aligned: bool = False,
+                  framing: str = "auto") -> Iterable[tuple[Path, PreparedFace | str]]:
     """Yield (path, PreparedFace) or (path, error message) without stopping on bad files."""
     for p in paths:
         try:
-            yield p, rec.prepare(p, aligned)
+            yield p, rec.prepare(p, aligned, framing)
         except LrfaceError as e:
             yield p, str(e)

@@ -26,14 +26,16 @@ from tqdm import tqdm
 from .atomic import atomic_write, atomic_write_text
 from .data.facecache import aligned_crops
 from .data.identities import read_identity_folders
-from .degrade import Reduce
-from .degrade.policies import degrade_batch, make_policy
+from .degrade import Reduce, target_size
+from .degrade.lowres import resample, synthesize, to_input
+from .degrade.policies import FULL, degrade_batch, make_policy
 from .errors import LrfaceError
 from .heads import HEADS
 from .methods import Trainee, build_terms
 from .models import create_model
 from .paths import data_root
 from .recognizer import center_crop, resolve_device
+from .registry import DEGRADATIONS
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 
@@ -115,15 +117,32 @@ def setup_distributed(device: torch.device) -> Dist:
 # ---------------------------------------------------------------- data
 @dataclass
 class TrainSet:
-    crops: torch.Tensor  # N x S x S x 3 uint8
+    crops: torch.Tensor  # N x S x S x 3 uint8 (S: the model input, or the distillation set's chip size)
     labels: torch.Tensor
     num_classes: int
     by_label: list[np.ndarray]
+    teacher: torch.Tensor | None = None  # N x 2 x D cached teacher embeddings (image, mirror image)
+
+
+def _distill_train_set(cfg: dict[str, Any], progress: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """data.kind=distill: chips, labels and cached teacher embeddings (built once, then cached)."""
+    from .data.distill import build_distill_set, load_distill_set
+
+    d = cfg["data"]
+    path = d.get("file") or build_distill_set(d["sources"], cfg["teacher"].get("model", "dlib_resnet"),
+                                              int(d.get("chip", 64)), int(d.get("min_age", 13)),
+                                              root=cfg.get("data_root"), progress=progress)
+    ds = load_distill_set(path)
+    return ds.chips, ds.labels, ds.teacher
 
 
 def load_train_set(cfg: dict[str, Any], style: str, size: int, progress: bool) -> TrainSet:
     d = cfg["data"]
     kind = d.get("kind", "folders")
+    teacher_np = None
+    if kind == "distill":
+        crops_np, labels_np, teacher_np = _distill_train_set(cfg, progress)
+        return _train_set(cfg, crops_np, labels_np, teacher_np)
     root = Path(d["root"])
     if not root.is_absolute():
         root = data_root(cfg.get("data_root")) / root
@@ -139,14 +158,21 @@ def load_train_set(cfg: dict[str, Any], style: str, size: int, progress: bool) -
         cs = aligned_crops(ds.images, style, size, progress=progress)
         ok = cs.status != 2
         crops_np, labels_np = cs.crops[ok], ds.labels[ok]
-        _, labels_np = np.unique(labels_np, return_inverse=True)
-    limit = d.get("max_images")
+    return _train_set(cfg, crops_np, labels_np, teacher_np)
+
+
+def _train_set(cfg: dict[str, Any], crops_np: np.ndarray, labels_np: np.ndarray,
+               teacher_np: np.ndarray | None) -> TrainSet:
+    limit = cfg["data"].get("max_images")
     if limit:
         crops_np, labels_np = crops_np[:limit], labels_np[:limit]
+        teacher_np = None if teacher_np is None else teacher_np[:limit]
+    _, labels_np = np.unique(labels_np, return_inverse=True)
     labels = torch.from_numpy(np.asarray(labels_np, dtype=np.int64))
     n_cls = int(labels.max()) + 1
     by_label = [np.flatnonzero(labels_np == c) for c in range(n_cls)]
-    return TrainSet(torch.from_numpy(np.ascontiguousarray(crops_np)), labels, n_cls, by_label)
+    teacher = None if teacher_np is None else torch.from_numpy(np.ascontiguousarray(teacher_np, dtype=np.float32))
+    return TrainSet(torch.from_numpy(np.ascontiguousarray(crops_np)), labels, n_cls, by_label, teacher)
 
 
 def batch_indices(n: int, global_batch: int, step: int, seed: int) -> torch.Tensor:
@@ -190,11 +216,20 @@ class Trainer:
         self.data = load_train_set(cfg, self.style, self.size, self.progress)
         teacher = None
         tcfg = cfg.get("teacher") or {}
-        if tcfg:
+        self.cached_teacher = bool(tcfg.get("cached", False))
+        if self.cached_teacher and self.data.teacher is None:
+            raise LrfaceError("teacher.cached needs cached teacher embeddings: use data.kind=distill")
+        if tcfg and not self.cached_teacher:
             teacher = copy.deepcopy(self.model).eval().requires_grad_(False)
+        self.teacher_branches = set(tcfg.get("branches", [0])) if tcfg else set()
         self.branches = [make_policy(b) for b in cfg["branches"]]
         self.reduce = Reduce(cfg.get("kernel", "bicubic"), bool(cfg.get("antialias", True)),
                              cfg.get("up_kernel", cfg.get("kernel", "bicubic")))
+        dcfg = dict(cfg.get("degrade") or {"name": "clean"})
+        self.degrade_name = dcfg.pop("name")
+        if self.degrade_name not in ("clean", "realistic_lr"):
+            raise LrfaceError(f"unknown degrade {self.degrade_name!r} (clean, realistic_lr)")
+        self.lowres = DEGRADATIONS.create("realistic_lr", **dcfg) if self.degrade_name == "realistic_lr" else None
         hcfg = dict(cfg["head"])
         head_name, init = hcfg.pop("name"), hcfg.pop("init", "centers")
         head = HEADS.create(head_name, embedding_dim=self.model.embedding_dim, num_classes=self.data.num_classes, **hcfg)
@@ -203,7 +238,7 @@ class Trainer:
         if init == "centers" and mcfg.get("pretrained", True) and any(cls_w):
             head.init_from_centers(self._class_centers(teacher or self.model))
         self.trainee = Trainee(self.model, head, build_terms(cfg.get("terms") or []), cls_w, teacher,
-                               tcfg.get("branches", [0]) if tcfg else None).to(self.device)
+                               sorted(self.teacher_branches) or None).to(self.device)
         self.ddp: torch.nn.Module = self.trainee
         if self.dist.world > 1:
             self.ddp = torch.nn.parallel.DistributedDataParallel(
@@ -240,6 +275,9 @@ class Trainer:
 
     def _to_input(self, crops: torch.Tensor) -> torch.Tensor:
         x = crops.to(self.device).permute(0, 3, 1, 2).float().div_(255.0)
+        h, w = self.model.input_size
+        if x.shape[-2] != h and x.shape[-1] != w:  # distillation-set chips: another size than the input
+            x = resample(x, self.size)
         return center_crop(x, tuple(self.model.input_size)).contiguous(memory_format=torch.channels_last)
 
     # -- one step
@@ -259,12 +297,27 @@ class Trainer:
         per = n // self.dist.world
         sl = slice(self.dist.rank * per, (self.dist.rank + 1) * per)
         views = []
-        for vi, r in zip(view_idx, res):
-            x = self._to_input(self.data.crops[vi[sl]])
-            f = flips[sl].to(self.device)
-            x = torch.where(f[:, None, None, None], torch.flip(x, dims=[3]), x)
-            views.append(degrade_batch(x, r[sl], self.reduce, self.style))
+        for k, (vi, r) in enumerate(zip(view_idx, res)):
+            if self.cached_teacher and k in self.teacher_branches:  # the teacher's embedding, not an image
+                views.append(self.data.teacher[vi[sl], flips[sl].long()].to(self.device))
+            elif self.lowres is not None:
+                views.append(self._realistic_view(vi, r, flips, gen)[sl])
+            else:
+                x = self._to_input(self.data.crops[vi[sl]])
+                f = flips[sl].to(self.device)
+                x = torch.where(f[:, None, None, None], torch.flip(x, dims=[3]), x)
+                views.append(degrade_batch(x, r[sl], self.reduce, self.style))
         return views, self.data.labels[idx[sl]].to(self.device)
+
+    def _realistic_view(self, vi: torch.Tensor, res: list[float], flips: torch.Tensor,
+                        gen: torch.Generator) -> torch.Tensor:
+        """Camera-like LR views of the whole global batch (every rank draws the same randomness,
+        then keeps its slice: DDP parity), resized to the model input."""
+        x = self.data.crops[vi].permute(0, 3, 1, 2).float().div_(255.0)
+        x = torch.where(flips[:, None, None, None], torch.flip(x, dims=[3]), x)
+        sizes = [target_size(r, self.style, self.size)[0] if r < FULL else x.shape[-1] for r in res]
+        small = synthesize(x, sizes, gen, self.lowres)
+        return to_input(small, self.size).to(self.device).contiguous(memory_format=torch.channels_last)
 
     def _same_identity(self, idx: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         """Another image of each sample's identity (the same one when it has only one)."""

@@ -39,6 +39,11 @@ def resolution_label(r: Resolution) -> str:
     return f"{r[1]}x{r[0]}" if isinstance(r, tuple) else str(r)
 
 
+def resolution_value(r: Resolution) -> float:
+    """One number per resolution (routing, calibration): r, or the smaller side of a WxH target."""
+    return float(min(r)) if isinstance(r, tuple) else float(r)
+
+
 def _as_hw(r: Resolution) -> tuple[int, int]:
     return r if isinstance(r, tuple) else (r, r)
 
@@ -104,6 +109,16 @@ class Reduce:
         if is_full(r):
             return x
         return down_up(x, target_size(r, align_style, x.shape[-1]), self.kernel, self.antialias, self.up_kernel)
+
+    def down(self, x: torch.Tensor, r: Resolution, align_style: str) -> torch.Tensor:
+        """Only the downsampling half of eq. 1: the face at its reduced size (for native-resolution
+        networks); unchanged for full resolution."""
+        if is_full(r):
+            return x
+        size = target_size(r, align_style, x.shape[-1])
+        if size[0] >= x.shape[-2] and size[1] >= x.shape[-1]:
+            return x
+        return _resample(x, size, self.kernel, self.antialias).clamp_(0, 1)
 
     def key(self, r: Resolution, align_style: str, input_size: int) -> str:
         """Cache key: kernel options and the actual downsampled size for this model framing."""

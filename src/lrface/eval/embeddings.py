@@ -84,7 +84,7 @@ class Embedder:
         if flip not in FLIP_MODES:
             raise LrfaceError(f"unknown flip mode {flip!r}; choose from {', '.join(FLIP_MODES)}")
         self.rec, self.reduce, self.flip, self.detector, self.progress = rec, reduce or Reduce(), flip, detector, progress
-        self.model_id = model_digest(rec.model)
+        self.model_id = rec.model_id
         self.cache = EmbeddingCache(self.model_id, enabled=cache)
 
     def crops(self, paths: Sequence[Path]) -> CropSet:
@@ -100,14 +100,13 @@ class Embedder:
         bs = self.rec.batch_size
         for i in range(0, len(crops), bs):
             x = torch.from_numpy(crops[i : i + bs]).to(self.rec.device).permute(0, 3, 1, 2).float().div_(255.0)
-            x = self.reduce(x, r, self.rec.style)  # flip after degrading
-            e = self.rec.embed_crops(x)
-            if self.flip != "none":
-                ef = self.rec.embed_crops(torch.flip(x, dims=[3]))
+            e = self.rec.embed_at(x, r, self.reduce)
+            if self.flip != "none":  # degrading commutes with the mirror image
+                ef = self.rec.embed_at(torch.flip(x, dims=[3]), r, self.reduce)
                 e = e + ef if self.flip == "sum" else np.concatenate([e, ef], axis=1)
                 e /= np.linalg.norm(e, axis=1, keepdims=True)
             out.append(e)
-        return np.concatenate(out) if out else np.zeros((0, self.rec.model.embedding_dim), np.float32)
+        return np.concatenate(out) if out else np.zeros((0, self.rec.embedding_dim), np.float32)
 
     def embed(self, cs: CropSet, idx: np.ndarray, res: Sequence[Resolution] | Resolution, desc: str = "embed") -> np.ndarray:
         """Embeddings of crops ``idx`` at resolutions ``res`` (one per index, or one for all)."""
@@ -133,4 +132,4 @@ class Embedder:
                 out = np.zeros((len(idx), vals.shape[1]), np.float32)
             out[js] = vals
         bar.close()
-        return out if out is not None else np.zeros((0, self.rec.model.embedding_dim), np.float32)
+        return out if out is not None else np.zeros((0, self.rec.embedding_dim), np.float32)

@@ -87,12 +87,20 @@ def run_sweep(embedder: Embedder, pairs: PairSet, resolutions: Sequence[Resoluti
 
 
 def format_table(results: Sequence[VerificationResult]) -> str:
+    """One line per result; with a calibration, ``cal %`` (accuracy at the calibrated thresholds,
+    nothing fitted on this set) and ``cal-10f %`` (10-fold accuracy of the calibrated scores)."""
+    cal = any(r.calibrated_accuracy is not None for r in results)
+    extra = f" {'cal %':>7s} {'cal-10f %':>13s}" if cal else ""
     lines = [f"{'mode':9s} {'res':>8s} {'acc %':>13s} {'thr':>7s} {'TAR@1e-3':>9s} {'AUC':>7s} {'EER %':>6s} "
-             f"{'d+':>6s} {'d-':>6s}"]
+             f"{'d+':>6s} {'d-':>6s}{extra}"]
     for r in results:
+        tail = ""
+        if cal and r.calibrated_accuracy is not None:
+            tail = (f" {100 * r.calibrated_accuracy:7.2f} {100 * r.calibrated_kfold:7.2f}±"
+                    f"{100 * r.calibrated_kfold_std:4.2f}")
         lines.append(f"{r.mode:9s} {r.resolution:>8s} {100 * r.accuracy:7.2f}±{100 * r.accuracy_std:4.2f} "
                      f"{r.best_threshold:7.4f} {100 * r.tar['0.001']:9.2f} {r.auc:7.4f} {100 * r.eer:6.2f} "
-                     f"{r.pos_mean:6.3f} {r.neg_mean:6.3f}")
+                     f"{r.pos_mean:6.3f} {r.neg_mean:6.3f}{tail}")
     return "\n".join(lines)
 
 

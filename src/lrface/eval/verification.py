@@ -8,11 +8,11 @@ from typing import Sequence
 import numpy as np
 
 from ..data.pairs import PairSet
-from ..degrade import REFERENCE, Resolution, resolution_label
+from ..degrade import REFERENCE, Resolution, resolution_label, resolution_value
 from ..errors import LrfaceError
 from ..recognizer import Recognizer
 from .embeddings import Embedder
-from .metrics import auc, eer, kfold_accuracy, tar_at_far
+from .metrics import accuracy, auc, eer, kfold_accuracy, tar_at_far
 
 FARS = (1e-1, 1e-2, 1e-3)
 MODES = ("hr", "cr", "cr1", "er")  # cr = both orders averaged (Knoche); cr1 = only the second image reduced
@@ -36,6 +36,12 @@ class VerificationResult:
     n_pairs: int
     scores: list[np.ndarray] = field(default_factory=list, repr=False)  # one array per order
     same: np.ndarray | None = field(default=None, repr=False)
+    # with a resolution-aware calibration (fitted on non-test pairs): accuracy at the calibrated
+    # thresholds thr(r_a, r_b) (nothing fitted on this set), and 10-fold accuracy of the calibrated
+    # scores s - thr(r_a, r_b)
+    calibrated_accuracy: float | None = None
+    calibrated_kfold: float | None = None
+    calibrated_kfold_std: float | None = None
 
     def row(self) -> dict[str, object]:
         d = asdict(self)
@@ -48,10 +54,18 @@ def score_pairs(e_left: np.ndarray, e_right: np.ndarray) -> np.ndarray:
     return (e_left * e_right).sum(1)
 
 
-def summarize(dataset: str, mode: str, resolution: str, scores_per_order: Sequence[np.ndarray], pairs: PairSet) -> VerificationResult:
-    """Metrics averaged over the score orders (CR both orders, as in Knoche et al. Sec. 3.4)."""
+def summarize(dataset: str, mode: str, resolution: str, scores_per_order: Sequence[np.ndarray], pairs: PairSet,
+              thresholds: Sequence[np.ndarray] | None = None) -> VerificationResult:
+    """Metrics averaged over the score orders (CR both orders, as in Knoche et al. Sec. 3.4);
+    ``thresholds`` (per order, per pair) add the calibrated columns."""
     ks = [kfold_accuracy(s, pairs.same, pairs.folds) for s in scores_per_order]
     avg = lambda xs: float(np.mean(xs))  # noqa: E731
+    cal: dict[str, float] = {}
+    if thresholds is not None:
+        margins = [s - t for s, t in zip(scores_per_order, thresholds)]
+        kc = [kfold_accuracy(m, pairs.same, pairs.folds) for m in margins]
+        cal = {"calibrated_accuracy": avg([accuracy(m, pairs.same, 0.0) for m in margins]),
+               "calibrated_kfold": avg([k.mean for k in kc]), "calibrated_kfold_std": avg([k.std for k in kc])}
     return VerificationResult(
         dataset, mode, resolution,
         accuracy=avg([k.mean for k in ks]), accuracy_std=avg([k.std for k in ks]),
@@ -61,7 +75,7 @@ def summarize(dataset: str, mode: str, resolution: str, scores_per_order: Sequen
         eer=avg([eer(s, pairs.same) for s in scores_per_order]),
         pos_mean=avg([1 - s[pairs.same].mean() for s in scores_per_order]),
         neg_mean=avg([1 - s[~pairs.same].mean() for s in scores_per_order]),
-        n_pairs=len(pairs), scores=list(scores_per_order), same=pairs.same,
+        n_pairs=len(pairs), scores=list(scores_per_order), same=pairs.same, **cal,
     )
 
 
@@ -79,23 +93,35 @@ class VerificationEval:
     def _at(self, r: Resolution) -> np.ndarray:
         return self.emb.embed(self.cs, self._all, r, desc=f"{self.pairs.name} r={resolution_label(r)}")
 
+    def _thresholds(self, sides: Sequence[tuple[Resolution | np.ndarray, Resolution | np.ndarray]]) -> list[np.ndarray] | None:
+        """Calibrated thresholds per order for (r of the left image, r of the right image)."""
+        cal = getattr(self.emb.rec, "calibration", None)
+        if cal is None:
+            return None
+        n = len(self.pairs)
+        as_r = lambda v: np.broadcast_to(np.asarray(resolution_value(v) if not isinstance(v, np.ndarray) else v,  # noqa: E731
+                                                    np.float64), (n,))
+        return [cal.thresholds(as_r(a), as_r(b)) for a, b in sides]
+
     def run(self, mode: str, r: Resolution = REFERENCE) -> VerificationResult:
         if mode not in MODES:
             raise LrfaceError(f"unknown mode {mode!r}; choose from {', '.join(MODES)}")
         p = self.pairs
         hr = self._at(REFERENCE)
+        full = REFERENCE
         if mode == "hr":
-            orders = [score_pairs(hr[p.left], hr[p.right])]
+            orders, sides = [score_pairs(hr[p.left], hr[p.right])], [(full, full)]
             r = REFERENCE
         else:
             lr = self._at(r)
             if mode == "er":
-                orders = [score_pairs(lr[p.left], lr[p.right])]
+                orders, sides = [score_pairs(lr[p.left], lr[p.right])], [(r, r)]
             elif mode == "cr1":
-                orders = [score_pairs(hr[p.left], lr[p.right])]
+                orders, sides = [score_pairs(hr[p.left], lr[p.right])], [(full, r)]
             else:
                 orders = [score_pairs(lr[p.left], hr[p.right]), score_pairs(hr[p.left], lr[p.right])]
-        return summarize(p.name, mode, resolution_label(r), orders, p)
+                sides = [(r, full), (full, r)]
+        return summarize(p.name, mode, resolution_label(r), orders, p, self._thresholds(sides))
 
     def run_protocol(self, name: str, resolutions: np.ndarray) -> VerificationResult:
         """A per-image resolution list in pairs order (even = first image, odd = second)."""
@@ -104,7 +130,8 @@ class VerificationEval:
             raise LrfaceError(f"protocol {name} has {len(resolutions)} values; {p.name} needs {2 * len(p)}")
         el = self.emb.embed(self.cs, p.left, [int(v) for v in resolutions[0::2]], desc=f"{name} (1st)")
         er = self.emb.embed(self.cs, p.right, [int(v) for v in resolutions[1::2]], desc=f"{name} (2nd)")
-        return summarize(p.name, "protocol", name, [score_pairs(el, er)], p)
+        sides = [(resolutions[0::2].astype(np.float64), resolutions[1::2].astype(np.float64))]
+        return summarize(p.name, "protocol", name, [score_pairs(el, er)], p, self._thresholds(sides))
 
 
 def pair_scores(rec: Recognizer, pairs: PairSet, r: Resolution = REFERENCE, mode: str = "hr") -> np.ndarray:

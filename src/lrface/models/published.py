@@ -83,6 +83,14 @@ def _write_manifest(root: Path, manifest: dict[str, dict[str, Any]]) -> None:
     atomic_write_text(root / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
 
 
+def write_manifest_entry(name: str, entry: dict[str, Any]) -> None:
+    """Add or replace an entry that has no weights file of its own (e.g. a routed recognizer)."""
+    root = weights_dir()
+    manifest = read_manifest(root)
+    manifest[name] = {"commit": git_commit(), **entry}
+    _write_manifest(root, manifest)
+
+
 def set_manifest_field(name: str, key: str, value: Any) -> None:
     root = weights_dir()
     manifest = read_manifest(root)

@@ -1,0 +1,339 @@
+"""A persistent gallery: enrol ID photos once, search many probes with a real vector index.
+
+Storage: one ``.npz`` file (numpy arrays and a JSON header, read with ``allow_pickle=False``;
+nothing in it is ever executed), written atomically. It holds every enrolled template (L2-normalised
+embedding, identity, measured resolution r, quality, source file and its SHA-1) and the
+recognizer it was made with (name, weights digest). A gallery opened with another recognizer is
+refused. Each identity also has a fused template: the quality-weighted mean of its templates.
+
+Search: FAISS inner-product indexes over the fused templates (or over every template, best
+per identity): ``flat`` (exact, default), ``ivf`` (inverted lists, ``nprobe``) or ``hnsw``
+(graph, ``ef_search``). Open-set: the best identity is accepted only when its score reaches the
+recognizer's threshold for the two faces' resolutions; otherwise the answer is ``unknown``.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from .atomic import atomic_write
+from .errors import LrfaceError
+
+FORMAT = "lrface-gallery"
+VERSION = 1
+INDEX_KINDS = ("flat", "ivf", "hnsw")
+
+
+def quality(r: float, sharpness: float) -> float:
+    """Template quality in [0, 1]: resolution (saturating at r = 112) times focus, where focus =
+    1 - exp(-sharpness / 100), sharpness = variance of the Laplacian of the aligned chip's luma."""
+    return float(min(1.0, r / 112.0) * (1.0 - math.exp(-sharpness / 100.0)))
+
+
+def sharpness(chip: np.ndarray) -> float:
+    """Variance of the Laplacian (a standard focus measure) of an aligned uint8 chip's luma."""
+    import cv2
+
+    gray = cv2.cvtColor(np.ascontiguousarray(chip), cv2.COLOR_RGB2GRAY).astype(np.float32)
+    return float(cv2.Laplacian(gray, cv2.CV_32F).var())
+
+
+def fuse_templates(emb: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Quality-weighted mean of L2-normalised templates, normalised again (template fusion)."""
+    w = np.ones(len(emb), np.float32) if weights is None else np.maximum(np.asarray(weights, np.float32), 1e-3)
+    f = (emb * w[:, None]).sum(0)
+    return (f / max(float(np.linalg.norm(f)), 1e-12)).astype(np.float32)
+
+
+@dataclass
+class Match:
+    name: str
+    score: float
+    threshold: float | None
+
+    @property
+    def accepted(self) -> bool:
+        return self.threshold is not None and self.score >= self.threshold
+
+
+@dataclass
+class SearchResult:
+    """Top-k identities for one probe; ``identity`` is the accepted best match or None (unknown)."""
+
+    matches: list[Match]
+    probe_r: float
+
+    @property
+    def identity(self) -> str | None:
+        return self.matches[0].name if self.matches and self.matches[0].accepted else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"identity": self.identity, "probe_r": round(self.probe_r, 2),
+                "matches": [{"name": m.name, "score": round(m.score, 5),
+                             "threshold": None if m.threshold is None else round(m.threshold, 5),
+                             "accepted": m.accepted} for m in self.matches]}
+
+
+@dataclass
+class Gallery:
+    model: str
+    model_id: str
+    dim: int
+    names: list[str] = field(default_factory=list)
+    emb: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    ident: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    r: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    quality: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    sources: list[str] = field(default_factory=list)
+    content: list[str] = field(default_factory=list)
+    index_kind: str = "flat"
+    index_params: dict[str, int] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+    _index: Any = field(default=None, repr=False)
+    _index_over: str = field(default="", repr=False)
+
+    def __post_init__(self) -> None:
+        if self.emb.size == 0:
+            self.emb = np.zeros((0, self.dim), np.float32)
+        if self.index_kind not in INDEX_KINDS:
+            raise LrfaceError(f"unknown index {self.index_kind!r}; choose from {', '.join(INDEX_KINDS)}")
+
+    # ---- contents
+    def __len__(self) -> int:
+        return len(self.ident)
+
+    def counts(self) -> dict[str, int]:
+        c = np.bincount(self.ident, minlength=len(self.names)) if len(self.ident) else np.zeros(len(self.names), int)
+        return {n: int(k) for n, k in zip(self.names, c)}
+
+    def add(self, name: str, emb: np.ndarray, r: Sequence[float], qual: Sequence[float], sources: Sequence[str],
+            content: Sequence[str]) -> int:
+        """Enrol templates of ``name``; templates of a file already enrolled for it are skipped."""
+        emb = np.asarray(emb, np.float32).reshape(-1, self.dim)
+        if not np.isfinite(emb).all():
+            raise LrfaceError("refusing to enrol non-finite embeddings")
+        if name not in self.names:
+            self.names.append(name)
+        k = self.names.index(name)
+        have = {c for c, i in zip(self.content, self.ident) if i == k}
+        keep = [j for j, c in enumerate(content) if c not in have]
+        if not keep:
+            return 0
+        self.emb = np.concatenate([self.emb, emb[keep]])
+        self.ident = np.concatenate([self.ident, np.full(len(keep), k, np.int64)])
+        self.r = np.concatenate([self.r, np.asarray(r, np.float32)[keep]])
+        self.quality = np.concatenate([self.quality, np.asarray(qual, np.float32)[keep]])
+        self.sources += [str(sources[j]) for j in keep]
+        self.content += [str(content[j]) for j in keep]
+        self._index = None
+        return len(keep)
+
+    def remove(self, name: str) -> int:
+        """Remove an identity and all its templates; returns how many templates went."""
+        if name not in self.names:
+            raise LrfaceError(f"no identity {name!r} in the gallery")
+        k = self.names.index(name)
+        keep = self.ident != k
+        n = int((~keep).sum())
+        self.emb, self.r, self.quality = self.emb[keep], self.r[keep], self.quality[keep]
+        self.sources = [s for s, m in zip(self.sources, keep) if m]
+        self.content = [c for c, m in zip(self.content, keep) if m]
+        ident = self.ident[keep]
+        self.ident = np.where(ident > k, ident - 1, ident)
+        del self.names[k]
+        self._index = None
+        return n
+
+    def fused(self) -> tuple[np.ndarray, np.ndarray]:
+        """One template per identity (quality-weighted mean) and its resolution (the best template's)."""
+        out = np.zeros((len(self.names), self.dim), np.float32)
+        res = np.zeros(len(self.names), np.float32)
+        for k in range(len(self.names)):
+            sel = self.ident == k
+            if sel.any():
+                out[k] = fuse_templates(self.emb[sel], self.quality[sel])
+                res[k] = float(self.r[sel].max())
+        return out, res
+
+    # ---- index
+    def _build_index(self, vectors: np.ndarray) -> Any:
+        import faiss
+
+        d = self.dim
+        vectors = np.ascontiguousarray(vectors, np.float32)
+        if self.index_kind == "flat" or len(vectors) < 1000:
+            index = faiss.IndexFlatIP(d)
+        elif self.index_kind == "ivf":
+            nlist = int(self.index_params.get("nlist", max(16, int(4 * math.sqrt(len(vectors))))))
+            index = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, nlist, faiss.METRIC_INNER_PRODUCT)
+            rng = np.random.default_rng(0)
+            sample = vectors if len(vectors) <= 100 * nlist else vectors[rng.choice(len(vectors), 100 * nlist, replace=False)]
+            index.train(sample)
+            index.nprobe = int(self.index_params.get("nprobe", 32))
+        else:
+            index = faiss.IndexHNSWFlat(d, int(self.index_params.get("m", 32)), faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efConstruction = int(self.index_params.get("ef_construction", 80))
+            index.hnsw.efSearch = int(self.index_params.get("ef_search", 64))
+        index.add(vectors)
+        return index
+
+    def index(self, over: str = "fused") -> Any:
+        if self._index is None or self._index_over != over:
+            vectors = self.fused()[0] if over == "fused" else self.emb
+            self._index, self._index_over = self._build_index(vectors), over
+        return self._index
+
+    # ---- search
+    def search(self, probes: np.ndarray, probe_r: Sequence[float], rec: Any = None, k: int = 5,
+               over: str = "fused", threshold: float | None = None) -> list[SearchResult]:
+        """Top-k identities per probe (L2-normalised embeddings, Q x D) with open-set decisions:
+        ``threshold``, else the recognizer's threshold for (probe r, the identity's r)."""
+        if k < 1:
+            raise LrfaceError(f"k must be at least 1, got {k}")
+        probes = np.ascontiguousarray(np.asarray(probes, np.float32).reshape(-1, self.dim))
+        if not len(self.names) or not len(self.ident):
+            raise LrfaceError("the gallery is empty")
+        fused_r = self.fused()[1]
+        if over == "fused":
+            scores, idx = self.index("fused").search(probes, min(k, len(self.names)))
+            rows = [[(int(i), float(s)) for i, s in zip(ir, sr) if i >= 0] for ir, sr in zip(idx, scores)]
+        else:  # every template, best per identity
+            counts = np.bincount(self.ident)
+            kk = min(len(self.ident), k * int(counts.max()))
+            scores, idx = self.index("templates").search(probes, kk)
+            rows = []
+            for ir, sr in zip(idx, scores):
+                best: dict[int, float] = {}
+                for i, s in zip(ir, sr):
+                    if i >= 0:
+                        ident = int(self.ident[i])
+                        best[ident] = max(best.get(ident, -np.inf), float(s))
+                rows.append(sorted(best.items(), key=lambda kv: -kv[1])[:k])
+        out = []
+        for row, pr in zip(rows, probe_r):
+            matches = []
+            for ident, s in row:
+                thr = threshold
+                if thr is None and rec is not None:
+                    cal = getattr(rec, "calibration", None)
+                    thr = cal.threshold(float(pr), float(fused_r[ident])) if cal is not None else rec.threshold
+                matches.append(Match(self.names[ident], s, thr))
+            out.append(SearchResult(matches, float(pr)))
+        return out
+
+    # ---- persistence
+    def save(self, path: str | Path) -> None:
+        header = {"format": FORMAT, "version": VERSION, "model": self.model, "model_id": self.model_id,
+                  "dim": self.dim, "names": self.names, "index": self.index_kind,
+                  "index_params": self.index_params, "meta": self.meta}
+        arrays = {"header": np.array(json.dumps(header)), "emb": self.emb.astype(np.float32),
+                  "ident": self.ident.astype(np.int64), "r": self.r.astype(np.float32),
+                  "quality": self.quality.astype(np.float32), "sources": np.array(self.sources, dtype=str),
+                  "content": np.array(self.content, dtype=str)}
+
+        def write(p: Path) -> None:
+            with open(p, "wb") as fh:
+                np.savez(fh, **arrays)
+
+        atomic_write(Path(path), write)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Gallery":
+        path = Path(path)
+        if not path.is_file():
+            raise LrfaceError(f"{path}: no such gallery (create it with `lrface gallery create`)")
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                header = json.loads(str(z["header"]))
+                g = cls(header["model"], header["model_id"], int(header["dim"]), list(header["names"]),
+                        z["emb"].astype(np.float32), z["ident"].astype(np.int64), z["r"].astype(np.float32),
+                        z["quality"].astype(np.float32), z["sources"].tolist(), z["content"].tolist(),
+                        header.get("index", "flat"), dict(header.get("index_params", {})), dict(header.get("meta", {})))
+        except (OSError, KeyError, ValueError, TypeError) as e:
+            raise LrfaceError(f"{path}: not a readable lrface gallery ({e})") from None
+        if header.get("format") != FORMAT or header.get("version") != VERSION:
+            raise LrfaceError(f"{path}: not an lrface gallery of version {VERSION}")
+        n = len(g.ident)
+        if g.emb.shape != (n, g.dim) or len(g.r) != n or len(g.sources) != n or (n and g.ident.max() >= len(g.names)):
+            raise LrfaceError(f"{path}: gallery arrays are inconsistent")
+        return g
+
+    def check_recognizer(self, rec: Any) -> None:
+        """Refuse to search with another recognizer than the one that made the templates."""
+        if rec.model_id != self.model_id:
+            raise LrfaceError(f"gallery was enrolled with {self.model} (weights {self.model_id}); "
+                              f"this recognizer is {rec.model_name} ({rec.model_id}): re-create the gallery")
+
+
+def new_gallery(rec: Any, index: str = "flat", index_params: dict[str, int] | None = None) -> Gallery:
+    return Gallery(rec.model_name, rec.model_id, rec.embedding_dim, index_kind=index,
+                   index_params=dict(index_params or {}),
+                   meta={"created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")})
+
+
+@dataclass
+class EnrollReport:
+    added: int = 0
+    skipped_duplicates: int = 0
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (file, reason): never enrolled
+
+
+def identity_items(folder: str | Path, name: str | None = None) -> list[tuple[str, Path]]:
+    """(identity, image) pairs: ``folder/<identity>/<image>``, or every image of ``folder`` (or the
+    single image ``folder``) for the identity ``name``."""
+    from .imageio import IMAGE_SUFFIXES, list_images
+
+    folder = Path(folder)
+    if name is not None:
+        files = [folder] if folder.is_file() else list_images(folder)
+        return [(name, f) for f in files]
+    if not folder.is_dir():
+        raise LrfaceError(f"{folder}: not a directory (one sub-folder per identity), or give --name")
+    items = []
+    for d in sorted(p for p in folder.iterdir() if p.is_dir()):
+        items += [(d.name, f) for f in sorted(d.rglob("*")) if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES]
+    loose = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+    if loose and not items:
+        raise LrfaceError(f"{folder} holds images but no identity sub-folders: give --name for one person")
+    return items
+
+
+def enroll(gallery: Gallery, rec: Any, items: Sequence[tuple[str, Path]], framing: str = "photo",
+           batch_size: int = 32, progress: bool = True) -> EnrollReport:
+    """Embed and add every (identity, image); images without a usable face are refused and listed."""
+    from tqdm import tqdm
+
+    from .data.facecache import content_key
+    from .recognizer import iter_prepared
+
+    report = EnrollReport()
+    by_name: dict[str, list[Path]] = {}
+    for name, path in items:
+        by_name.setdefault(name, []).append(Path(path))
+
+    bar = tqdm(total=len(items), desc="enrol", unit="img", disable=not progress)
+    for name, paths in by_name.items():
+        faces, files = [], []
+        for p, face in iter_prepared(rec, paths, framing=framing):
+            bar.update(1)
+            if isinstance(face, str):
+                report.refused.append((str(p), face))
+                continue
+            faces.append(face)
+            files.append(p)
+        if not faces:
+            continue
+        emb = np.concatenate([rec.embed_faces(faces[i : i + batch_size]) for i in range(0, len(faces), batch_size)])
+        qual = [quality(f.r, sharpness(f.crop)) for f in faces]
+        keys = [content_key(p) for p in files]
+        n = gallery.add(name, emb, [f.r for f in faces], qual, [str(p) for p in files], keys)
+        report.added += n
+        report.skipped_duplicates += len(faces) - n
+    bar.close()
+    return report

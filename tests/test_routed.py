@@ -1,0 +1,96 @@
+"""Routing by measured resolution, per-image framings in the API, and routed evaluation plumbing."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from safetensors.torch import save_file
+
+from lrface.align import detect_faces
+from lrface.degrade import Reduce
+from lrface.errors import LrfaceError
+from lrface.imageio import load_image
+from lrface.recognizer import Recognizer
+from lrface.routed import HR, LR, RoutedRecognizer, load_recognizer
+
+
+@pytest.fixture(scope="module")
+def lr_weights(tmp_path_factory) -> str:
+    """An untrained lrnet32 (routing is tested, not accuracy), saved like `lrface train` saves it."""
+    from lrface.models import create_model
+
+    torch.manual_seed(0)
+    m = create_model("lrnet32", pretrained=False).eval()
+    path = tmp_path_factory.mktemp("lrx") / "model.safetensors"
+    save_file({k: v.contiguous() for k, v in m.state_dict().items()}, str(path), metadata={"model": "lrnet32"})
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def routed(lr_weights, rec) -> RoutedRecognizer:
+    r = load_recognizer("dlib_resnet", device="cpu", lr_weights=lr_weights, cutoff=30)
+    assert isinstance(r, RoutedRecognizer)
+    return r
+
+
+def test_expert_for_resolution(routed) -> None:
+    assert routed.expert_for(7) == LR and routed.expert_for(29) == LR
+    assert routed.expert_for(30) == HR and routed.expert_for(112) == HR and routed.expert_for((20, 40)) == LR
+
+
+def test_embed_at_routes_and_hr_is_untouched(routed, rec, lfw_faces) -> None:
+    """Above the cut-off the routed embeddings are the HR expert's, bit for bit; below, the LR expert's."""
+    from lrface.data.facecache import aligned_crops
+
+    cs = aligned_crops(lfw_faces[:4], "dlib", 150, progress=False)
+    x = torch.from_numpy(cs.crops).permute(0, 3, 1, 2).float() / 255
+    red = Reduce()
+    assert np.array_equal(routed.embed_at(x, 112, red), rec.embed_at(x, 112, red))
+    assert np.array_equal(routed.embed_at(x, 40, red), rec.embed_at(x, 40, red))
+    low = routed.embed_at(x, 10, red)
+    small = red.down(x, 10, "dlib")
+    assert small.shape[-1] == 9
+    assert np.allclose(low, routed.embed_lr_chips(small), atol=1e-6)
+    assert not np.allclose(low, rec.embed_at(x, 10, red), atol=1e-3)
+    assert np.allclose(np.linalg.norm(low, axis=1), 1, atol=1e-5)
+    assert routed.model_id != rec.model_id
+
+
+def test_faces_route_by_measured_resolution(routed, lfw_faces) -> None:
+    img = load_image(lfw_faces[6])
+    big = routed.prepare(img)
+    assert big.framing == "photo" and big.r > 100 and routed.expert_for_face(big) == HR
+    face = detect_faces(img)[0]
+    left, top, right, bottom = (int(round(v)) for v in face.box)
+    tiny = np.asarray(Image.fromarray(img[top:bottom, left:right]).resize((14, 14), Image.Resampling.BOX))
+    small = routed.prepare(tiny)  # auto: too small to detect in -> a tight crop
+    assert small.framing == "tight" and small.fallback and 17 < small.r < 20  # eyes 5.8 px apart
+    assert small.small_chip is not None and small.small_chip.shape[0] == round(0.904 * small.r)
+    assert routed.expert_for_face(small) == LR
+    e = routed.embed_faces([big, small])
+    assert e.shape == (2, 128) and np.allclose(np.linalg.norm(e, axis=1), 1, atol=1e-5)
+    with pytest.raises(LrfaceError, match="no face found"):
+        routed.prepare(tiny, framing="photo")
+
+
+def test_images_as_paths_arrays_and_pil(rec, lfw_faces) -> None:
+    path = lfw_faces[0]
+    arr = load_image(path)
+    e_path, e_arr = rec.embed(path), rec.embed(arr)
+    e_pil = rec.embed(Image.open(path))
+    e_float = rec.embed(arr.astype(np.float32) / 255.0)
+    assert np.allclose(e_path, e_arr, atol=1e-6) and np.allclose(e_path, e_pil, atol=1e-6)
+    assert float((e_float * e_path).sum()) > 0.999
+    with pytest.raises(LrfaceError, match="array image"):
+        rec.prepare(np.zeros((4, 4, 2), np.uint8))
+    with pytest.raises(LrfaceError, match="not an image"):
+        rec.prepare(42)  # type: ignore[arg-type]
+    with pytest.raises(LrfaceError, match="unknown framing"):
+        rec.prepare(arr, framing="wide")
+
+
+def test_load_recognizer_errors(lr_weights) -> None:
+    with pytest.raises(LrfaceError, match="--cutoff needs"):
+        load_recognizer("dlib_resnet", cutoff=20)
+    assert isinstance(load_recognizer("dlib_resnet"), Recognizer)
