@@ -7,6 +7,7 @@ benchmarks; run `python bench/bench.py --only backbone` for this one alone.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 
@@ -62,7 +63,6 @@ FULL_SWEEP = ["eval", "--dataset", "lfw", "-r", "5,6,7,8,10,12,14,16,20,24,28,40
 def bench_sweep() -> None:
     """The full LFW sweep (14 resolutions, CR both orders + ER, 4 btm-stm protocols), run twice in
     one process against a fresh cache: cold (detect, align, embed everything), then warm."""
-    import os
     import subprocess
     import sys
     import tempfile
@@ -87,7 +87,6 @@ def bench_train(steps: int = 30, batch: int = 32) -> None:
     """Training throughput (image pairs/s: HR + LR view per sample, maug_logexp) on 1 and 2 CPU ranks,
     timed from the first to the last logged step (start-up and data loading excluded)."""
     import csv
-    import os
     import subprocess
     import sys
     import tempfile
@@ -112,7 +111,83 @@ def bench_train(steps: int = 30, batch: int = 32) -> None:
           f"ratio {rates[2] / rates[1]:.2f}x ({os.cpu_count()} cores)")
 
 
-SECTIONS = {"backbone": bench_backbone, "train": bench_train, "sweep": bench_sweep}
+def lfw_embeddings() -> tuple[np.ndarray, np.ndarray]:
+    """dlib_resnet embeddings of the LFW View 2 images (cached) and their identity ids."""
+    from lrface import Recognizer
+    from lrface.data.lfw import lfw_pairs
+    from lrface.degrade import Reduce
+    from lrface.eval.embeddings import Embedder
+
+    pairs = lfw_pairs()
+    embedder = Embedder(Recognizer("dlib_resnet"), Reduce(), progress=False)
+    emb = embedder.embed(embedder.crops(pairs.images), np.arange(len(pairs.images)), 112)
+    people = [Path(p).parent.name for p in pairs.images]
+    ids = {n: i for i, n in enumerate(sorted(set(people)))}
+    return emb.astype(np.float32), np.array([ids[n] for n in people])
+
+
+def synthetic_gallery(real: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
+    """``n`` realistic templates: random mixtures of two real embeddings plus noise at the spread
+    of same-person variation, L2-normalised (they fill the embedding space like real people)."""
+    rng = np.random.default_rng(seed)
+    out = np.empty((n, real.shape[1]), np.float32)
+    for s in range(0, n, 100_000):
+        m = min(100_000, n - s)
+        a, b = real[rng.integers(0, len(real), m)], real[rng.integers(0, len(real), m)]
+        t = rng.uniform(0.2, 0.8, (m, 1)).astype(np.float32)
+        x = t * a + (1 - t) * b + rng.normal(0, 0.05, (m, real.shape[1])).astype(np.float32)
+        out[s:s + m] = x / np.linalg.norm(x, axis=1, keepdims=True)
+    return out
+
+
+def bench_gallery(n: int = int(os.environ.get("LRFACE_BENCH_GALLERY", 1_000_000)), n_probes: int = 1000) -> None:
+    """1:N search in a gallery of ``n`` identities (real LFW people + synthetic templates): build time,
+    latency per probe (batched queries) and recall@1 against the exact index, per index type."""
+    import resource
+
+    import faiss
+
+    from lrface.gallery import Gallery
+
+    real, ids = lfw_embeddings()
+    first = {}
+    for i, k in enumerate(ids):
+        first.setdefault(k, i)
+    enrolled = np.array(sorted(first.values()))  # one real photo per LFW person is enrolled...
+    probes = np.array([i for i in range(len(ids)) if i not in set(enrolled.tolist())])[:n_probes]  # ...others probe
+    templates = np.concatenate([real[enrolled], synthetic_gallery(real, n - len(enrolled))])
+    print(f"gallery: {len(templates):,} identities ({len(enrolled)} real LFW people), {len(probes)} real LFW probes, "
+          f"faiss {faiss.__version__}, {faiss.omp_get_max_threads()} threads")
+    q = real[probes]
+    exact = None
+    print(f"{'index':24s} {'build s':>8s} {'ms/probe':>9s} {'ms single':>9s} {'recall@1':>9s} {'top1 right':>10s} "
+          f"{'RSS GiB':>8s}")
+    for kind, params in (("flat", {}), ("ivf", {"nprobe": 16}), ("ivf", {"nprobe": 64}),
+                         ("hnsw", {"ef_search": 64}), ("hnsw", {"ef_search": 128})):
+        g = Gallery("dlib_resnet", "bench", templates.shape[1], index_kind=kind, index_params=params)
+        g.names = [str(i) for i in range(len(templates))]
+        g.emb, g.ident = templates, np.arange(len(templates))
+        g.r, g.quality = np.full(len(templates), 112, np.float32), np.ones(len(templates), np.float32)
+        t0 = time.perf_counter()
+        index = g.index("templates")
+        build = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        _, top = index.search(np.ascontiguousarray(q), 1)
+        per = 1000 * (time.perf_counter() - t0) / len(q)
+        top = top[:, 0]
+        if exact is None:
+            exact = top
+        right = np.mean([t < len(enrolled) and ids[enrolled[t]] == ids[p] for t, p in zip(top, probes)])
+        t0 = time.perf_counter()
+        for row in q[:100]:
+            index.search(row[None], 1)
+        single = 1000 * (time.perf_counter() - t0) / min(100, len(q))
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+        label = kind + "".join(f" {k}={v}" for k, v in params.items())
+        print(f"{label:24s} {build:8.1f} {per:9.3f} {single:9.3f} {np.mean(top == exact):9.4f} {right:10.3f} {rss:8.2f}")
+
+
+SECTIONS = {"backbone": bench_backbone, "train": bench_train, "sweep": bench_sweep, "gallery": bench_gallery}
 
 
 def main() -> None:

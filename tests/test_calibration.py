@@ -55,7 +55,8 @@ def test_fit_recovers_resolution_dependent_thresholds() -> None:
         e = ident + 0.3 * same_img + noise * rng.normal(size=(n_id, dim)) * 3
         return e / np.linalg.norm(e, axis=1, keepdims=True)
 
-    cal = fit_calibration(embed, left, right, same, grid=[4, 8, 16, 64])
+    emb = {r: embed(r) for r in (4, 8, 16, 64)}
+    cal = fit_calibration(lambda a, b: (emb[a][left] * emb[b][right]).sum(1), same, grid=[4, 8, 16, 64])
     diag = [cal.threshold(r, r) for r in (4, 8, 16, 64)]
     assert diag == sorted(diag) and diag[-1] - diag[0] > 0.1
     assert cal.threshold(4, 64) <= cal.threshold(16, 64) <= cal.threshold(64, 64)

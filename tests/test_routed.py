@@ -91,6 +91,19 @@ def test_images_as_paths_arrays_and_pil(rec, lfw_faces) -> None:
 
 
 def test_load_recognizer_errors(lr_weights) -> None:
-    with pytest.raises(LrfaceError, match="--cutoff needs"):
+    with pytest.raises(LrfaceError, match="--cutoff / --match-weight need"):
         load_recognizer("dlib_resnet", cutoff=20)
     assert isinstance(load_recognizer("dlib_resnet"), Recognizer)
+
+
+def test_default_model_falls_back_without_manifest(tmp_path, monkeypatch, caplog) -> None:
+    """Without the published routed default (an empty weights folder), the HR expert alone serves,
+    (logged); --weights without --model loads into the HR architecture."""
+    import logging
+
+    from lrface.routed import DEFAULT_MODEL
+
+    caplog.set_level(logging.INFO)
+    monkeypatch.setenv("LRFACE_WEIGHTS", str(tmp_path))
+    rec = load_recognizer(device="cpu")
+    assert rec.model_name == "dlib_resnet" and DEFAULT_MODEL in caplog.text

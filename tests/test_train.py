@@ -116,6 +116,28 @@ def test_sigkill_then_resume_matches_uninterrupted(datasets, tmp_path) -> None:
     assert max(float((a[k] - b[k]).abs().max()) for k in a) < 1e-5
 
 
+def test_sigterm_writes_checkpoint_and_says_how_to_resume(datasets, tmp_path) -> None:
+    """SIGTERM (a scheduler's pre-emption) between steps: the step in flight ends, a checkpoint of exactly
+    that step is written, one line says how to resume, exit status 1; --resume then finishes the run."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    args = ["maug_logexp", *quick(datasets, tmp_path, 10_000), "ckpt_every=0"]
+    victim = _cli(args, env)
+    log = tmp_path / "log.csv"
+    deadline = time.time() + 240
+    while time.time() < deadline and not (log.is_file() and len(log.read_text().splitlines()) >= 3):
+        time.sleep(0.05)
+    victim.send_signal(signal.SIGTERM)
+    assert victim.wait(timeout=120) == 1
+    err = victim.stderr.read()
+    assert "stopped by SIGTERM" in err and "--resume" in err and "Traceback" not in err, err
+    step = torch.load(tmp_path / "checkpoint.pt", weights_only=True)["step"]
+    assert 2 <= step < 10_000
+    resumed = _cli([*args[:-1], f"schedule.steps={step + 2}", "--resume"], env)
+    assert resumed.wait(timeout=300) == 0, resumed.stderr.read()
+    rows = [int(r["step"]) for r in csv.DictReader(open(log))]
+    assert rows[-2:] == [step + 1, step + 2]
+
+
 def test_two_ranks_match_one_rank(datasets, tmp_path) -> None:
     """torchrun with 2 CPU ranks (gloo) vs 1 rank, same global batch: same losses and weights."""
     common = ["maug_logexp", *quick(datasets, tmp_path / "x", 4, batch=8)]

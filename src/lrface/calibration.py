@@ -97,18 +97,16 @@ class Calibration:
             raise LrfaceError(f"invalid calibration entry ({e})") from None
 
 
-def fit_calibration(embed: Callable[[float], np.ndarray], left: np.ndarray, right: np.ndarray, same: np.ndarray,
+def fit_calibration(scores: Callable[[float, float], np.ndarray], same: np.ndarray,
                     grid: Sequence[float] = GRID, source: str = "") -> Calibration:
-    """Fit thr(r_a, r_b): ``embed(r)`` gives L2-normalised embeddings of all images at resolution r;
-    ``left``/``right`` index the pairs, ``same`` labels them."""
-    emb = {r: embed(r) for r in grid}
+    """Fit thr(r_a, r_b): ``scores(r_a, r_b)`` gives the recognizer's similarity of every pair with
+    its first image at r_a and its second at r_b; ``same`` labels the pairs."""
     g = len(grid)
     raw = np.zeros((g, g))
     acc = {}
     for i in range(g):
         for j in range(i, g):
-            a, b = emb[grid[i]], emb[grid[j]]
-            s = np.concatenate([(a[left] * b[right]).sum(1), (b[left] * a[right]).sum(1)])
+            s = np.concatenate([scores(grid[i], grid[j]), scores(grid[j], grid[i])])
             thr, best = best_threshold(s, np.concatenate([same, same]))
             raw[i, j] = raw[j, i] = thr
             acc[f"{grid[i]:g}x{grid[j]:g}"] = round(best, 4)

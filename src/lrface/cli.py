@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -12,11 +13,40 @@ import numpy as np
 
 from .errors import LrfaceError
 from .recognizer import FRAMING_CHOICES
+from .routed import DEFAULT_MODEL
 
-DEFAULT_MODEL = "dlib_resnet"
+
+
+class FiniteFloat(click.FloatRange):
+    """A float option that refuses NaN and infinities (FloatRange alone lets NaN through)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        v = click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(v):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return super().convert(v, param, ctx)
+
+
+class Device(click.ParamType):
+    """auto, cpu, cuda, cuda:N, mps: refused at the edge when unknown or not present on this machine."""
+
+    name = "device"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from .recognizer import resolve_device
+
+        try:
+            resolve_device(value)
+        except LrfaceError as e:
+            self.fail(str(e), param, ctx)
+        return value
+
+
+POSITIVE = click.IntRange(min=1)
+SCORE = FiniteFloat(-1.0, 1.0)  # cosine-similarity thresholds
 MODEL_OPT = click.option("--model", "-m", default=DEFAULT_MODEL, show_default=True, help="registered model name")
 WEIGHTS_OPT = click.option("--weights", type=click.Path(dir_okay=False), default=None, help="safetensors weights to load")
-DEVICE_OPT = click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1 ...")
+DEVICE_OPT = click.option("--device", default="auto", show_default=True, type=Device(), help="auto, cpu, cuda, cuda:1 ...")
 ALIGNED_OPT = click.option("--aligned", is_flag=True, help="inputs are already face crops (no detection)")
 DETECTOR_OPT = click.option("--detector", default="hog", show_default=True, type=click.Choice(["hog", "mmod"]),
                             help="dlib HOG (fast) or MMOD CNN (slower, more poses)")
@@ -32,18 +62,23 @@ def cli(verbose: bool) -> None:
 
 
 @cli.command()
-def models() -> None:
-    """List the registered models."""
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def models(as_json: bool) -> None:
+    """List the registered models (and the routed recognizers of weights/manifest.json)."""
     from .models import list_models
     from .models.published import read_manifest
     from .registry import MODELS
 
-    for name in list_models():
-        click.echo(f"{name:20s} {MODELS.describe(name)}")
+    rows = {name: MODELS.describe(name) for name in list_models()}
     for name, entry in read_manifest().items():
         if entry.get("kind") == "routed":
-            click.echo(f"{name:20s} routed: faces with r < {entry['cutoff']:g} -> {entry['lr']}, others -> "
-                       f"{entry['hr']}{'; resolution-aware thresholds' if entry.get('calibration') else ''}")
+            rows[name] = (f"routed: faces with r < {entry['cutoff']:g} -> {entry['lr']}, others -> {entry['hr']}"
+                          f"{'; resolution-aware thresholds' if entry.get('calibration') else ''}"
+                          f"{' (default)' if name == DEFAULT_MODEL else ''}")
+    if as_json:
+        _echo_json([{"name": k, "description": v} for k, v in rows.items()])
+    for name, text in ([] if as_json else rows.items()):
+        click.echo(f"{name:20s} {text}")
 
 
 def _face_line(label: str, face: Any, expert: str) -> str:
@@ -66,7 +101,7 @@ CROP_HELP = ("auto (detect; a small image with no detectable face is taken as a 
 @cli.command()
 @click.argument("image_a", type=click.Path())
 @click.argument("image_b", type=click.Path())
-@click.option("--threshold", "-t", type=float, default=None,
+@click.option("--threshold", "-t", type=SCORE, default=None,
               help="cosine-similarity threshold (default: calibrated for the two faces' resolutions)")
 @click.option("--crop-a", default="auto", show_default=True, type=click.Choice(FRAMING_CHOICES), help=CROP_HELP)
 @click.option("--crop-b", default="auto", show_default=True, type=click.Choice(FRAMING_CHOICES), help="as --crop-a")
@@ -108,9 +143,10 @@ def verify(image_a: str, image_b: str, threshold: float | None, crop_a: str, cro
 @DEVICE_OPT
 @ALIGNED_OPT
 @DETECTOR_OPT
-@click.option("--batch-size", default=32, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="print a JSON summary (bad files still go to stderr)")
+@click.option("--batch-size", default=32, show_default=True, type=POSITIVE)
 def embed(directory: str, out: str, framing: str, model: str, weights: str | None, device: str, aligned: bool,
-          detector: str, batch_size: int) -> None:
+          detector: str, batch_size: int, as_json: bool) -> None:
     """Embed every image under DIRECTORY into OUT (.npz: paths, embeddings, resolutions, experts,
     failed, errors)."""
     from .atomic import atomic_write
@@ -131,7 +167,13 @@ def embed(directory: str, out: str, framing: str, model: str, weights: str | Non
                      failed=np.array([f for f, _ in res.failed]), errors=np.array([e for _, e in res.failed]))
 
     atomic_write(out, write)
-    click.echo(f"embedded {len(res.paths)} of {len(paths)} images -> {out}")
+    if as_json:
+        _echo_json({"written": out, "embedded": len(res.paths), "images": len(paths),
+                    "faces": [{"path": p, "r": round(float(r), 2), "expert": e}
+                              for p, r, e in zip(res.paths, res.resolutions, res.experts)],
+                    "failed": [{"path": f, "error": e} for f, e in res.failed]})
+    else:
+        click.echo(f"embedded {len(res.paths)} of {len(paths)} images -> {out}")
     if res.failed:
         click.echo(f"skipped {len(res.failed)} file(s):", err=True)
         for _, err in res.failed:
@@ -177,7 +219,9 @@ def calibrate(model: str, weights: str | None, device: str, data_root: str | Non
                f"pairsDevTest accuracy {100 * acc_test:.2f}%)")
     cal = None
     if grid_r:
-        cal = fit_calibration(ev_train._at, train.left, train.right, train.same, grid_r, source="LFW pairsDevTrain")
+        as_res = lambda r: int(r) if float(r).is_integer() else r  # noqa: E731
+        cal = fit_calibration(lambda a, b: ev_train.scores(as_res(a), as_res(b)), train.same, grid_r,
+                              source="LFW pairsDevTrain")
         click.echo("resolution-aware thresholds thr(r_a, r_b) (rows r_a, columns r_b):")
         click.echo("r      " + " ".join(f"{g:>6g}" for g in cal.grid))
         for g, row in zip(cal.grid, cal.table):
@@ -198,25 +242,33 @@ def calibrate(model: str, weights: str | None, device: str, data_root: str | Non
 def _resolutions(text: str) -> list:
     from .degrade import parse_resolution
 
-    return [parse_resolution(t) for t in text.split(",") if t.strip()]
+    try:
+        out = [parse_resolution(t) for t in text.split(",") if t.strip()]
+    except LrfaceError as e:
+        raise click.BadParameter(str(e), param_hint="--resolutions") from None
+    if not out:
+        raise click.BadParameter(f"no resolutions in {text!r}", param_hint="--resolutions")
+    return out
 
 
 def _embedder(model: str, weights: str | None, device: str, kernel: str, antialias: bool, flip: str,
               cache: bool, batch_size: int, lr_model: str | None = None, lr_weights: str | None = None,
-              cutoff: float | None = None):
+              cutoff: float | None = None, match_weight: float | None = None):
     from .degrade import Reduce
     from .eval.embeddings import Embedder
     from .routed import load_recognizer
 
     rec = load_recognizer(model, weights, device, batch_size, lr_model=lr_model, lr_weights=lr_weights,
-                          cutoff=cutoff)
+                          cutoff=cutoff, match_weight=match_weight)
     return Embedder(rec, Reduce(kernel, antialias), flip=flip, cache=cache)
 
 
 ROUTE_OPTS = [
     click.option("--lr-model", default=None, help="LR expert architecture (routes faces below --cutoff to it)"),
     click.option("--lr-weights", type=click.Path(dir_okay=False), default=None, help="LR expert weights (safetensors)"),
-    click.option("--cutoff", type=float, default=None, help="routing: faces with r below this go to the LR expert"),
+    click.option("--cutoff", type=FiniteFloat(min=1, max=112), default=None, help="routing: faces with r below this go to the LR expert"),
+    click.option("--match-weight", type=click.FloatRange(0, 1), default=None,
+                 help="routing: weight of the LR expert's same-resolution score in pairs with an LR face"),
 ]
 EVAL_OPTS = [
     MODEL_OPT, WEIGHTS_OPT, DEVICE_OPT, DATA_OPT, *ROUTE_OPTS,
@@ -226,7 +278,8 @@ EVAL_OPTS = [
     click.option("--flip", default="none", show_default=True, type=click.Choice(["none", "sum", "concat"]),
                  help="flip fusion (flip after degrading)"),
     click.option("--no-cache", is_flag=True, help="do not read or write the embedding cache"),
-    click.option("--batch-size", default=32, show_default=True),
+    click.option("--batch-size", default=32, show_default=True, type=POSITIVE),
+    click.option("--json", "as_json", is_flag=True, help="print the results as one JSON object instead of a table"),
 ]
 
 
@@ -243,14 +296,16 @@ def _eval_options(fn: Callable[..., Any]) -> Callable[..., Any]:
               help="comma-separated r (px of a 112 crop) or WxH")
 @click.option("--modes", default="cr,er", show_default=True, help="cr (both orders), cr1 (2nd image only), er")
 @click.option("--protocols", "-p", default=None, help="btm-stm and/or protocol CSV paths, comma-separated")
-@click.option("--folds", type=int, default=None, help="use only the first N folds (quick runs)")
-@click.option("--out", "-o", default="out/eval", show_default=True, help="output folder")
+@click.option("--folds", type=click.IntRange(1, 10), default=None, help="use only the first N folds (quick runs)")
+@click.option("--out", "-o", default="out/eval", show_default=True, type=click.Path(file_okay=False),
+              help="output folder")
 @click.option("--label", default=None, help="name of this model in reports (default: model or weights file)")
 @_eval_options
 def eval_cmd(dataset: str, images: str | None, resolutions: str, modes: str, protocols: str | None,
              folds: int | None, out: str, label: str | None, model: str, weights: str | None, device: str,
              data_root: str | None, lr_model: str | None, lr_weights: str | None, cutoff: float | None,
-             kernel: str, antialias: bool, flip: str, no_cache: bool, batch_size: int) -> None:
+             match_weight: float | None, kernel: str, antialias: bool, flip: str, no_cache: bool,
+             batch_size: int, as_json: bool) -> None:
     """Verification at full, cross (CR) and equal (ER) resolution, plus protocol files."""
     from .eval.sweep import format_table, load_pairset, load_protocols, restrict_folds, run_sweep, write_outputs
     from .eval.verification import MODES
@@ -263,31 +318,50 @@ def eval_cmd(dataset: str, images: str | None, resolutions: str, modes: str, pro
     protos = load_protocols(protocols, dataset)
     pairs, protos = restrict_folds(pairs, protos, folds)
     emb = _embedder(model, weights, device, kernel, antialias, flip, not no_cache, batch_size, lr_model,
-                    lr_weights, cutoff)
+                    lr_weights, cutoff, match_weight)
     sweep = run_sweep(emb, pairs, _resolutions(resolutions), mode_list, protos)
-    click.echo(f"{model} on {pairs.name}: {len(pairs)} pairs, {len(pairs.images)} images, kernel {kernel}"
-               f"{'+aa' if antialias else ''}, flip {flip}, {sweep.seconds:.1f} s")
-    click.echo(f"faces: {sweep.detected} detected, {sweep.fallback} in the dataset's median box (detector missed)")
-    click.echo(format_table(sweep.results))
+    if not as_json:
+        click.echo(f"{model} on {pairs.name}: {len(pairs)} pairs, {len(pairs.images)} images, kernel {kernel}"
+                   f"{'+aa' if antialias else ''}, flip {flip}, {sweep.seconds:.1f} s")
+        click.echo(f"faces: {sweep.detected} detected, {sweep.fallback} in the dataset's median box (detector missed)")
+        click.echo(format_table(sweep.results))
     meta = {"model": model, "label": label, "weights": weights, "lr_model": lr_model, "lr_weights": lr_weights,
-            "cutoff": getattr(emb.rec, "cutoff", None), "model_id": emb.model_id, "dataset": pairs.name,
+            "cutoff": getattr(emb.rec, "cutoff", None), "match_weight": getattr(emb.rec, "match_weight", None),
+            "model_id": emb.model_id, "dataset": pairs.name,
             "kernel": kernel,
-            "antialias": antialias, "flip": flip, "folds": folds, "seconds": sweep.seconds}
+            "antialias": antialias, "flip": flip, "folds": folds, "seconds": sweep.seconds, **_provenance(weights)}
     path = write_outputs(out, meta, sweep.results)
-    click.echo(f"wrote {path}, results.csv, scores.npz")
+    if as_json:
+        _echo_json({"meta": meta, "results": [r.row() for r in sweep.results], "written": str(path)})
+    else:
+        click.echo(f"wrote {path}, results.csv, scores.npz")
+
+
+def _provenance(weights: str | None) -> dict[str, Any]:
+    """Who made a result: the command line, lrface version, UTC time, sha256 of the weights file."""
+    import datetime
+    import shlex
+
+    from . import __version__
+    from .models.published import sha256
+
+    return {"command": "lrface " + " ".join(shlex.quote(a) for a in sys.argv[1:]), "version": __version__,
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "weights_sha256": sha256(Path(weights)) if weights else None}
 
 
 @cli.command("eval-id")
 @click.option("--dataset", "-d", required=True, help="identity-folder dataset (root/<identity>/<image>)")
 @click.option("--resolutions", "-r", default="8,12,16,20,24,112", show_default=True)
-@click.option("--subjects", default=80, show_default=True, help="subjects per random sub-sample")
-@click.option("--repeats", default=10, show_default=True, help="random sub-samples")
+@click.option("--subjects", default=80, show_default=True, type=POSITIVE, help="subjects per random sub-sample")
+@click.option("--repeats", default=10, show_default=True, type=POSITIVE, help="random sub-samples")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--out", "-o", default=None, help="write results JSON here")
 @_eval_options
 def eval_id(dataset: str, resolutions: str, subjects: int, repeats: int, seed: int, out: str | None, model: str,
             weights: str | None, device: str, data_root: str | None, lr_model: str | None, lr_weights: str | None,
-            cutoff: float | None, kernel: str, antialias: bool, flip: str, no_cache: bool, batch_size: int) -> None:
+            cutoff: float | None, match_weight: float | None, kernel: str, antialias: bool, flip: str,
+            no_cache: bool, batch_size: int, as_json: bool) -> None:
     """Identification: first image per identity as HR gallery, the others as probes at each r."""
     from dataclasses import asdict
 
@@ -297,23 +371,30 @@ def eval_id(dataset: str, resolutions: str, subjects: int, repeats: int, seed: i
 
     ds = read_identity_folders(dataset)
     split = gallery_probe_split(ds)
+    if subjects > len(split.gallery):
+        raise click.BadParameter(f"{subjects} subjects asked, but {dataset} has {len(split.gallery)} identities "
+                                 "with a probe image", param_hint="--subjects")
     emb = _embedder(model, weights, device, kernel, antialias, flip, not no_cache, batch_size, lr_model,
-                    lr_weights, cutoff)
-    click.echo(f"{model} on {dataset}: gallery {len(split.gallery)}, probes {len(split.probes)}, "
-               f"sub-samples {repeats} x {subjects} subjects")
-    click.echo(f"{'res':>6s} " + " ".join(f"{'rank' + str(k):>8s}" for k in RANKS) + f" {'rank1 sub':>14s}")
+                    lr_weights, cutoff, match_weight)
+    say = (lambda text: None) if as_json else click.echo
+    say(f"{model} on {dataset}: gallery {len(split.gallery)}, probes {len(split.probes)}, "
+        f"sub-samples {repeats} x {subjects} subjects")
+    say(f"{'res':>6s} " + " ".join(f"{'rank' + str(k):>8s}" for k in RANKS) + f" {'rank1 sub':>14s}")
     rows = []
     for r in _resolutions(resolutions):
         res = evaluate_identification(emb, ds, split, r, subjects, repeats, seed)
         rows.append(asdict(res))
-        click.echo(f"{res.resolution:>6s} " + " ".join(f"{100 * res.cmc[f'rank{k}']:8.2f}" for k in RANKS)
-                   + f" {100 * res.sampled_mean['rank1']:7.2f}±{100 * res.sampled_std['rank1']:5.2f}")
+        say(f"{res.resolution:>6s} " + " ".join(f"{100 * res.cmc[f'rank{k}']:8.2f}" for k in RANKS)
+            + f" {100 * res.sampled_mean['rank1']:7.2f}±{100 * res.sampled_std['rank1']:5.2f}")
+    result = {"model": model, "dataset": dataset, "results": rows, **_provenance(weights)}
     if out:
-        atomic_write_text(out, json.dumps({"model": model, "dataset": dataset, "results": rows}, indent=1))
+        atomic_write_text(out, json.dumps(result, indent=1))
+    if as_json:
+        _echo_json(result)
 
 
 @cli.command("make-protocol")
-@click.option("--pairs", "n_pairs", type=int, default=None, help="number of pairs (default: LFW's 6000)")
+@click.option("--pairs", "n_pairs", type=POSITIVE, default=None, help="number of pairs (default: LFW's 6000)")
 @click.option("--range", "rng", required=True, help="LOW-HIGH, e.g. 5-40")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--both", is_flag=True, help="reduce both images (ER-style) instead of only the second")
@@ -331,7 +412,18 @@ def make_protocol(n_pairs: int | None, rng: str, seed: int, both: bool, out: str
     click.echo(f"wrote {len(values) // 2} pairs, resolutions {low}..{high}, seed {seed} -> {out}")
 
 
-@cli.command(context_settings={"ignore_unknown_options": True})
+class RecipeHelp(click.Command):
+    """`lrface train --help` ends with the recipes and the configuration keys (read when asked)."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from .train import recipe_help
+
+        for title, rows in recipe_help():
+            with formatter.section(title):
+                formatter.write_dl(rows)
+
+
+@cli.command(cls=RecipeHelp, context_settings={"ignore_unknown_options": True})
 @click.argument("config")
 @click.argument("overrides", nargs=-1)
 @click.option("--resume", is_flag=True, help="continue from OUTPUT/checkpoint.pt if present")
@@ -370,9 +462,12 @@ def publish(run_dir: str, name: str, results: str, train_command: str, data_desc
 @click.option("--hr", "hr_name", default="dlib_resnet", show_default=True, help="HR expert")
 @click.option("--cutoff", default="auto", show_default=True,
               help="r below which faces go to the LR expert; auto = chosen on LFW View 1 pairsDevTrain")
+@click.option("--match-weight", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="weight of the resolution-matched score (the other face brought down to the LR face's r)")
 @DEVICE_OPT
 @DATA_OPT
-def route(name: str, lr_name: str, hr_name: str, cutoff: str, device: str, data_root: str | None) -> None:
+def route(name: str, lr_name: str, hr_name: str, cutoff: str, match_weight: float, device: str,
+          data_root: str | None) -> None:
     """Publish a routed recognizer NAME (HR expert + LR expert) in weights/manifest.json; then run
     `lrface calibrate --model NAME -r default --save` for its resolution-aware thresholds."""
     from .data.lfw import lfw_pairs
@@ -384,7 +479,9 @@ def route(name: str, lr_name: str, hr_name: str, cutoff: str, device: str, data_
         raise LrfaceError(f"{lr_name} is not a published model (weights/manifest.json)")
     hr, lr = Recognizer(hr_name, device=device), Recognizer(lr_name, device=device)
     entry: dict[str, Any] = {"kind": "routed", "hr": hr_name, "lr": lr_name,
-                             "command": f"lrface route {name} --lr {lr_name} --hr {hr_name} --cutoff {cutoff}"}
+                             "match_weight": match_weight,
+                             "command": f"lrface route {name} --lr {lr_name} --hr {hr_name} --cutoff {cutoff} "
+                                        f"--match-weight {match_weight:g}"}
     if cutoff == "auto":
         value, rows = choose_cutoff(hr, lr, lfw_pairs(data_root, "pairsDevTrain.txt"))
         click.echo("cross-resolution accuracy on LFW pairsDevTrain (HR image vs the other at r):")
@@ -423,12 +520,12 @@ def _echo_json(obj: Any) -> None:
 @click.option("--top-k", "-k", default=5, show_default=True, type=click.IntRange(min=1))
 @click.option("--over", default="fused", show_default=True, type=click.Choice(["fused", "templates"]),
               help="search fused identity templates, or every template (best per identity)")
-@click.option("--threshold", "-t", type=float, default=None, help="open-set threshold (default: calibrated)")
+@click.option("--threshold", "-t", type=SCORE, default=None, help="open-set threshold (default: calibrated)")
 @click.option("--method", default="plain", show_default=True, type=click.Choice(["plain", "mitm"]),
               help="mitm: meet-in-the-middle matching (needs --gallery folder)")
 @click.option("--fusion", default="s_max_add", show_default=True, help="mitm: t_add, t_concat, s_add, s_max, s_max_add")
 @click.option("--scales", default="2,4,8", show_default=True, help="mitm: SR magnifications of the probe")
-@click.option("--degradations", default=16, show_default=True, type=click.IntRange(min=0),
+@click.option("--degradations", default=16, show_default=True, type=click.IntRange(0, 256),
               help="mitm: gallery degradation chains")
 @MODEL_OPT
 @WEIGHTS_OPT
@@ -464,16 +561,17 @@ def identify(db: str | None, gallery: str | None, probe: str, framing: str, top_
     probe_paths = [Path(probe)] if Path(probe).is_file() else list_images(probe)
     if not probe_paths:
         raise LrfaceError(f"no probe images at {probe}")
-    mitm = _mitm_setup(rec, g, gallery, scales, degradations, fusion) if method == "mitm" else None
+    if method == "mitm":
+        mitm = _mitm_setup(rec, g, gallery, scales, degradations, fusion)
+        results: Any = ((str(p), f, None if isinstance(f, str) else _mitm_search(mitm, f, g, rec, top_k, threshold))
+                        for p, f in iter_prepared(rec, probe_paths, aligned, framing))
+    else:
+        results = g.identify(rec, probe_paths, top_k, framing, aligned, over, threshold)
     identified = 0
-    for path, face in iter_prepared(rec, probe_paths, aligned, framing):
+    for path, face, res in results:
         if isinstance(face, str):
             click.echo(f"{path}: skipped ({face})", err=True)
             continue
-        if mitm is None:
-            res = g.search(rec.embed_faces([face]), [face.r], rec, top_k, over, threshold)[0]
-        else:
-            res = _mitm_search(mitm, face, g, rec, top_k, threshold)
         identified += res.identity is not None
         if as_json:
             _echo_json({"probe": str(path), "expert": rec.expert_for_face(face), **res.to_dict()})
@@ -661,10 +759,32 @@ def _gallery_summary(g: Any, db: str, rep: Any, as_json: bool) -> None:
                    f"{f', {len(rep.refused)} refused' if rep.refused else ''})")
 
 
+@cli.command("export-onnx")
+@click.argument("model")
+@click.option("--out", "-o", required=True, type=click.Path(dir_okay=False), help="output .onnx file")
+@WEIGHTS_OPT
+@click.option("--json", "as_json", is_flag=True)
+def export_onnx(model: str, out: str, weights: str | None, as_json: bool) -> None:
+    """Export MODEL to ONNX (routed models: both experts + a routing JSON); checks parity and speed
+    against PyTorch with onnxruntime (batch 32, side by side)."""
+    from .export import export_recognizer
+    from .routed import load_recognizer
+
+    rec = load_recognizer(model, weights, "cpu")
+    checks = export_recognizer(rec, out)
+    if as_json:
+        _echo_json([c.__dict__ for c in checks])
+        return
+    for c in checks:
+        click.echo(f"wrote {c.path}: max |diff| vs PyTorch {c.max_abs_diff:.2e}; onnxruntime "
+                   f"{c.onnx_faces_per_s:.0f} faces/s, PyTorch {c.torch_faces_per_s:.0f} faces/s "
+                   f"({c.onnx_faces_per_s / c.torch_faces_per_s:.2f}x)")
+
+
 @cli.command("train-sr")
 @click.option("--scale", type=click.Choice(["2", "4", "8"]), required=True)
-@click.option("--steps", default=1500, show_default=True)
-@click.option("--batch", default=16, show_default=True)
+@click.option("--steps", default=1500, show_default=True, type=POSITIVE)
+@click.option("--batch", default=16, show_default=True, type=POSITIVE)
 @click.option("--dataset", default="celeba-subset", show_default=True, help="identity folders under the data root")
 @click.option("--out", "-o", default=None, help="weights file (default weights/face_sr_x{scale}.safetensors)")
 @DATA_OPT
@@ -693,7 +813,7 @@ def train_sr_cmd(scale: str, steps: int, batch: int, dataset: str, out: str | No
 
 
 @cli.command("eval-sr")
-@click.option("--images", default=300, show_default=True, help="LFW View 2 images to test on")
+@click.option("--images", default=300, show_default=True, type=POSITIVE, help="LFW View 2 images to test on")
 @DATA_OPT
 def eval_sr(images: int, data_root: str | None) -> None:
     """PSNR/SSIM of the committed SR networks vs bicubic on aligned LFW crops (144 px centre)."""
@@ -714,10 +834,10 @@ def eval_sr(images: int, data_root: str | None) -> None:
 
 
 @cli.command("make-id-benchmark")
-@click.option("--out", "-o", default="out/lfw-id", show_default=True)
+@click.option("--out", "-o", default="out/lfw-id", show_default=True, type=click.Path(file_okay=False))
 @click.option("--sizes", default="8,12,16,20,24", show_default=True, help="probe resolutions r (px of a 112 crop)")
-@click.option("--identities", default=100, show_default=True)
-@click.option("--probes-per-id", default=1, show_default=True)
+@click.option("--identities", default=100, show_default=True, type=POSITIVE)
+@click.option("--probes-per-id", default=1, show_default=True, type=POSITIVE)
 @click.option("--seed", default=0, show_default=True)
 @DATA_OPT
 def make_id_benchmark(out: str, sizes: str, identities: int, probes_per_id: int, seed: int,
@@ -750,11 +870,14 @@ def make_bin(pairs_file: str, images: str, out: str) -> None:
 @cli.command()
 @click.argument("results", nargs=-1, required=True, type=click.Path())
 @click.option("--out", "-o", default="out/report.html", show_default=True, help="report .html (or .md: markdown + PNGs)")
-def report(results: tuple[str, ...], out: str) -> None:
+@click.option("--label", "labels", multiple=True, help="legend name of each results file, in order (repeat)")
+def report(results: tuple[str, ...], out: str, labels: tuple[str, ...]) -> None:
     """Plots and tables from one or more `lrface eval` results.json (models overlaid)."""
     from .eval.report import write_report
 
-    path = write_report([Path(r) for r in results], Path(out))
+    if labels and len(labels) != len(results):
+        raise click.BadParameter(f"{len(labels)} labels for {len(results)} results files", param_hint="--label")
+    path = write_report([Path(r) for r in results], Path(out), list(labels) or None)
     click.echo(f"wrote {path}")
 
 

@@ -18,7 +18,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -97,6 +97,7 @@ class Gallery:
     meta: dict[str, Any] = field(default_factory=dict)
     _index: Any = field(default=None, repr=False)
     _index_over: str = field(default="", repr=False)
+    _fused: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.emb.size == 0:
@@ -131,7 +132,7 @@ class Gallery:
         self.quality = np.concatenate([self.quality, np.asarray(qual, np.float32)[keep]])
         self.sources += [str(sources[j]) for j in keep]
         self.content += [str(content[j]) for j in keep]
-        self._index = None
+        self._index, self._fused = None, None
         return len(keep)
 
     def remove(self, name: str) -> int:
@@ -147,19 +148,21 @@ class Gallery:
         ident = self.ident[keep]
         self.ident = np.where(ident > k, ident - 1, ident)
         del self.names[k]
-        self._index = None
+        self._index, self._fused = None, None
         return n
 
     def fused(self) -> tuple[np.ndarray, np.ndarray]:
         """One template per identity (quality-weighted mean) and its resolution (the best template's)."""
-        out = np.zeros((len(self.names), self.dim), np.float32)
-        res = np.zeros(len(self.names), np.float32)
-        for k in range(len(self.names)):
-            sel = self.ident == k
-            if sel.any():
-                out[k] = fuse_templates(self.emb[sel], self.quality[sel])
-                res[k] = float(self.r[sel].max())
-        return out, res
+        if self._fused is None:  # vectorised: a million identities fuse in a second
+            n = len(self.names)
+            w = np.maximum(self.quality.astype(np.float32), 1e-3)
+            out = np.zeros((n, self.dim), np.float32)
+            np.add.at(out, self.ident, self.emb * w[:, None])
+            out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+            res = np.zeros(n, np.float32)
+            np.maximum.at(res, self.ident, self.r.astype(np.float32))
+            self._fused = (out, res)
+        return self._fused
 
     # ---- index
     def _build_index(self, vectors: np.ndarray) -> Any:
@@ -226,6 +229,33 @@ class Gallery:
                 matches.append(Match(self.names[ident], s, thr))
             out.append(SearchResult(matches, float(pr)))
         return out
+
+    def identify(self, rec: Any, images: Sequence[Any], k: int = 5, framing: str = "auto", aligned: bool = False,
+                 over: str = "fused", threshold: float | None = None,
+                 batch_size: int = 32) -> Iterator[tuple[str, Any, "SearchResult | None"]]:
+        """Identify probe images (paths, arrays or PIL images), embedded in batches: yields (source,
+        prepared face or the reason it was skipped, result or None)."""
+        from .recognizer import iter_prepared
+
+        self.check_recognizer(rec)
+        batch: list[tuple[Any, Any]] = []
+
+        def flush() -> list[tuple[str, Any, SearchResult | None]]:
+            found = self.search(rec.embed_faces([f for _, f in batch]), [f.r for _, f in batch], rec, k, over,
+                                threshold)
+            out = [(str(p), f, r) for (p, f), r in zip(batch, found)]
+            batch.clear()
+            return out
+
+        for p, face in iter_prepared(rec, images, aligned, framing):
+            if isinstance(face, str):
+                yield str(p), face, None
+                continue
+            batch.append((p, face))
+            if len(batch) >= batch_size:
+                yield from flush()
+        if batch:
+            yield from flush()
 
     # ---- persistence
     def save(self, path: str | Path) -> None:

@@ -1,8 +1,15 @@
 """Losses for resolution-robust training, each a small module with one contract.
 
+Every loss is a ``BranchLoss``: the training engine calls ``between(view, reference, labels)`` with
+the features (a dict: ``embedding`` and, if ``needs_maps``, the named intermediate maps) of a
+trained branch and of the branch it is compared with, or, for losses over all views at once
+(``multi_view``), ``over(views, labels)``. Each loss reads what it needs from there, so adding a loss
+touches this file only. ``forward`` keeps each paper's own form (tested against hand-computed values):
+
 - pair losses: ``forward(x, y) -> scalar`` over matching rows of two feature batches;
 - ``CrossResolutionTriplet``: ``forward(embeddings[K, N, D], labels[N])``;
 - ``ContrastiveLoss``: ``forward(x, y, same[N])``;
+- ``CrossViewInfoNCE``: ``forward(x, y, labels[N])``;
 - ``MultiHierarchyLoss``: ``forward(feats_x: dict, feats_y: dict, same[N] | None)``.
 Distances are pluggable by name (``DISTANCES``).
 """
@@ -43,6 +50,22 @@ DISTANCES: dict[str, Callable[..., torch.Tensor]] = {
 }
 
 
+Feats = dict[str, torch.Tensor]
+
+
+class BranchLoss(nn.Module):
+    """The engine's contract (see the module doc)."""
+
+    multi_view = False  # True: ``over(all views, labels)``; False: ``between(view, reference, labels)``
+    needs_maps = False  # True: the features carry the backbone's named intermediate maps
+
+    def between(self, view: Feats, reference: Feats, labels: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def over(self, views: list[Feats], labels: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+
 def center_on(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Normalise both, subtract the mean of the ``y`` rows (a constant), normalise again: cosine
     becomes correlation (Grm eq. 3). A pretrained face space often fills a narrow cone (dlib: random
@@ -52,7 +75,7 @@ def center_on(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
     return F.normalize(x - mu, dim=-1), F.normalize(y - mu, dim=-1)
 
 
-class FeatureDistance(nn.Module):
+class FeatureDistance(BranchLoss):
     """Mean distance between matching rows of two feature batches, on L2-normalised features
     (Knoche eq. 6 with ``cosine``; Ling eq. 1-5 with ``l1``/``l2``/``logexp``); ``center`` first
     centres both on the mean of ``y`` (see ``center_on``)."""
@@ -70,8 +93,11 @@ class FeatureDistance(nn.Module):
             x, y = F.normalize(x, dim=-1), F.normalize(y, dim=-1)
         return DISTANCES[self.distance](x, y, self.p).mean()
 
+    def between(self, view: Feats, reference: Feats, labels: torch.Tensor) -> torch.Tensor:
+        return self(view["embedding"], reference["embedding"])
 
-class CrossResolutionTriplet(nn.Module):
+
+class CrossResolutionTriplet(BranchLoss):
     """Lai & Lam eq. 3-6: for each feature f_i^(k), hardest positive p = farthest other-resolution
     view of the same sample, hardest negative n = closest view (any resolution) of a different
     identity in the batch; loss = mean_{i,k} max(0, margin + p - n), cosine distance."""
@@ -96,8 +122,13 @@ class CrossResolutionTriplet(nn.Module):
         loss = F.relu(self.margin + pos - neg)
         return loss[valid].mean() if valid.any() else loss.sum() * 0.0
 
+    multi_view = True
 
-class ContrastiveLoss(nn.Module):
+    def over(self, views: list[Feats], labels: torch.Tensor) -> torch.Tensor:
+        return self(torch.stack([v["embedding"] for v in views]), labels)
+
+
+class ContrastiveLoss(BranchLoss):
     """Sun eq. 3: mean of y*D^2 + (1-y)*max(0, alpha - D^2), D = ||x~ - y~||_2 on normalised features."""
 
     def __init__(self, margin: float = 1.0) -> None:
@@ -109,8 +140,15 @@ class ContrastiveLoss(nn.Module):
         s = same.float()
         return (s * d2 + (1 - s) * F.relu(self.margin - d2)).mean()
 
+    def between(self, view: Feats, reference: Feats, labels: torch.Tensor) -> torch.Tensor:
+        """Positives: each image at the two resolutions; negatives: the view batch shifted by one
+        (a pair of the same identity there counts as positive)."""
+        x, y = reference["embedding"], view["embedding"]
+        same = torch.cat([torch.ones_like(labels, dtype=torch.bool), labels == torch.roll(labels, 1, 0)])
+        return self(torch.cat([x, x]), torch.cat([y, torch.roll(y, 1, 0)]), same)
 
-class CrossViewInfoNCE(nn.Module):
+
+class CrossViewInfoNCE(BranchLoss):
     """InfoNCE across two views (van den Oord et al. 2018, eq. 4; CLIP's one-sided form):
     -log softmax_i(cos(x_i, y_i) / tau) over the batch's y_j, where rows j of the same identity as i
     (other than i itself) are left out of the denominator. With y = the teacher's embeddings, each
@@ -130,8 +168,11 @@ class CrossViewInfoNCE(nn.Module):
             logits = logits.masked_fill(clash, float("-inf"))
         return F.cross_entropy(logits, target)
 
+    def between(self, view: Feats, reference: Feats, labels: torch.Tensor) -> torch.Tensor:
+        return self(view["embedding"], reference["embedding"], labels)
 
-class MultiHierarchyLoss(nn.Module):
+
+class MultiHierarchyLoss(BranchLoss):
     """Sun eq. 5: at each named layer, ||P(f_HR) - P(f_LR)||^2 / (N_same*h*w*c) over same-class
     pairs, P = max pooling (kernel ``pool``); summed over layers."""
 
@@ -151,6 +192,11 @@ class MultiHierarchyLoss(nn.Module):
                 diff = diff[same.bool()]
             total = total + (diff.mean() if diff.numel() else diff.sum())
         return total
+
+    needs_maps = True
+
+    def between(self, view: Feats, reference: Feats, labels: torch.Tensor) -> torch.Tensor:
+        return self(reference, view)
 
 
 @LOSSES.register("distance")

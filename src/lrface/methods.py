@@ -13,7 +13,8 @@ import torch
 from torch import nn
 
 from .errors import LrfaceError
-from .losses import LOSSES
+from .losses import LOSSES, BranchLoss
+from .recipe import TermSpec
 from .models.base import FaceBackbone
 
 
@@ -29,20 +30,9 @@ class Term:
     module: nn.Module | None = None
 
 
-def build_terms(specs: list[dict[str, Any]]) -> list[Term]:
-    terms = []
-    for spec in specs:
-        spec = dict(spec)
-        name, weight = spec.pop("name"), float(spec.pop("weight", 1.0))
-        a = int(spec.pop("a", 0))
-        b = spec.pop("b", 1)
-        branches = spec.pop("branches", None)
-        try:
-            module = LOSSES.create(name, **spec)
-        except TypeError as e:
-            raise LrfaceError(f"bad arguments for loss {name!r}: {e}") from None
-        terms.append(Term(name, weight, a, [int(v) for v in (b if isinstance(b, list) else [b])], branches, module))
-    return terms
+def build_terms(specs: list[TermSpec]) -> list[Term]:
+    """Loss terms of a (validated) recipe, each module built from the LOSSES registry."""
+    return [Term(t.name, t.weight, t.a, list(t.b), t.branches, LOSSES.create(t.name, **t.args)) for t in specs]
 
 
 class Trainee(nn.Module):
@@ -59,7 +49,7 @@ class Trainee(nn.Module):
         self.teacher_branches = set(teacher_branches or [])
         if teacher is not None:
             teacher.requires_grad_(False).eval()
-        self.need_feats = any(t.name == "mhl" for t in terms)
+        self.need_feats = any(getattr(t.module, "needs_maps", False) for t in terms)
 
     def train(self, mode: bool = True) -> "Trainee":
         super().train(mode)
@@ -95,24 +85,12 @@ class Trainee(nn.Module):
 
     def _term(self, t: Term, emb: list[torch.Tensor], feats: list[dict[str, torch.Tensor]],
               labels: torch.Tensor) -> torch.Tensor:
+        """One term, wired by the loss's own contract (``BranchLoss``): over all (or the listed)
+        views, or between each view ``b`` and the reference view ``a``, summed over ``b``."""
         m = t.module
-        assert m is not None
-        if t.name == "triplet":
-            idx = t.branches if t.branches is not None else list(range(len(emb)))
-            return m(torch.stack([emb[k] for k in idx]), labels)
-        vals = []
-        for b in t.b:
-            if t.name == "distance":
-                vals.append(m(emb[t.a], emb[b]))
-            elif t.name == "contrastive":
-                # positives: the same image at two resolutions; negatives: the LR batch shifted by one
-                shifted = torch.roll(emb[b], 1, 0)
-                same = torch.cat([torch.ones_like(labels, dtype=torch.bool), labels == torch.roll(labels, 1, 0)])
-                vals.append(m(torch.cat([emb[t.a], emb[t.a]]), torch.cat([emb[b], shifted]), same))
-            elif t.name == "nce":  # student view b against the batch's views a (e.g. the teacher's)
-                vals.append(m(emb[b], emb[t.a], labels))
-            elif t.name == "mhl":
-                vals.append(m(feats[t.a], feats[b]))
-            else:
-                raise LrfaceError(f"loss {t.name!r} has no branch wiring")
-        return torch.stack(vals).sum()
+        if not isinstance(m, BranchLoss):
+            raise LrfaceError(f"loss {t.name!r} does not follow the BranchLoss contract")
+        if m.multi_view:
+            idx = t.branches if t.branches is not None else list(range(len(feats)))
+            return m.over([feats[k] for k in idx], labels)
+        return torch.stack([m.between(feats[b], feats[t.a], labels) for b in t.b]).sum()

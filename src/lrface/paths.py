@@ -41,9 +41,25 @@ def cache_dir() -> Path:
     return p
 
 
+def package_data(name: str) -> Path:
+    """``configs`` or ``weights``: the repository's folder in a source checkout (and editable
+    installs), else the copy inside the installed package (a wheel ships them as lrface/<name>)."""
+    in_repo = _REPO_ROOT / name
+    if (_REPO_ROOT / "pyproject.toml").is_file() and in_repo.is_dir():
+        return in_repo
+    return Path(__file__).resolve().parent / name
+
+
 def weights_dir() -> Path:
-    """Weights trained by this project's own commands (committed under ``weights/``)."""
-    return Path(os.environ.get("LRFACE_WEIGHTS", _REPO_ROOT / "weights"))
+    """Weights trained by this project's own commands (committed under ``weights/``); ``$LRFACE_WEIGHTS``
+    overrides."""
+    env = os.environ.get("LRFACE_WEIGHTS")
+    return Path(env) if env else package_data("weights")
+
+
+def config_dir() -> Path:
+    """The recipes (``configs/``)."""
+    return package_data("configs")
 
 
 def dlib_model_file(name: str) -> Path:

@@ -11,7 +11,7 @@ import torch
 
 from PIL import Image
 
-from .align import align, detect_faces
+from .align import Face, align, detect_faces
 from .align.framing import FRAMINGS, REFERENCE_CROP, crop_landmarks, crop_resolution, resolution_from_eyes
 from .align.framing import landmarks_resolution as face_resolution
 from .degrade.resize import target_size
@@ -71,7 +71,15 @@ def resolve_device(device: str | None = None) -> torch.device:
     """``"auto"``/None -> CUDA when present, else CPU; anything else is passed to torch."""
     if device in (None, "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise LrfaceError(f"unknown device {device!r}: use auto, cpu, cuda or cuda:N") from None
+    if dev.type == "cuda" and not (torch.cuda.is_available() and (dev.index or 0) < torch.cuda.device_count()):
+        raise LrfaceError(f"device {device!r} is not available on this machine (no such CUDA device); use cpu or auto")
+    if dev.type not in ("cpu", "cuda") and not (dev.type == "mps" and torch.backends.mps.is_available()):
+        raise LrfaceError(f"device {device!r} is not supported here; use auto, cpu, cuda or cuda:N")
+    return dev
 
 
 @dataclass
@@ -93,6 +101,7 @@ class PreparedFace:
     framing: str = "photo"
     small_chip: np.ndarray | None = None
     fallback: bool = False  # auto mode found no face and took the image as a crop
+    upside_down: bool = False  # the detector scores the face higher turned 180 degrees
 
     @property
     def small(self) -> bool:
@@ -105,6 +114,9 @@ class PreparedFace:
         if self.fallback:
             out.append(f"no face detected in the small image {self.source}: taken as a {self.framing} face crop "
                        "(declare the framing with --crop-a/--crop-b)")
+        if self.upside_down:
+            out.append(f"the face in {self.source} looks upside down (found more surely turned 180 degrees): "
+                       "rotate the image for a reliable result")
         if self.small:
             what = f"{self.eye_px:.0f} px between the eyes" if self.eye_px is not None else f"a {self.face_px:.0f} px crop"
             out.append(f"small face in {self.source} ({what}, r = {self.r:.0f}): expect lower accuracy")
@@ -141,6 +153,38 @@ def as_rgb(image: ImageLike) -> tuple[np.ndarray, str]:
     raise LrfaceError(f"not an image: {type(image).__name__} (give a path, numpy array or PIL image)")
 
 
+def looks_upside_down(rgb: np.ndarray, face: Face, detector: str) -> bool:
+    """HOG fires weakly on upside-down faces; if the face region turned 180 degrees gives a surer
+    detection than upright, the photo is upside down (LFW: upright 2.0-2.5 vs 0.3 turned)."""
+    if detector != "hog":
+        return False
+    left, top, right, bottom = face.box
+    pad = 0.5 * (right - left)
+    y0, y1 = max(0, int(top - pad)), min(rgb.shape[0], int(bottom + pad))
+    x0, x1 = max(0, int(left - pad)), min(rgb.shape[1], int(right + pad))
+    region = np.ascontiguousarray(rgb[y0:y1, x0:x1][::-1, ::-1])
+    turned = detect_faces(region, detector) if min(region.shape[:2]) >= MIN_DETECT_SIDE else []
+    return bool(turned) and max(f.score for f in turned) > face.score + 0.5
+
+
+def finite_embeddings(emb: np.ndarray, model: str) -> np.ndarray:
+    """Embeddings pass only when every value is finite: NaN never reaches a result or a cache."""
+    if not np.isfinite(emb).all():
+        bad = int((~np.isfinite(emb)).any(axis=1).sum())
+        raise LrfaceError(f"{model} produced non-finite embeddings for {bad} of {len(emb)} faces "
+                          "(broken weights or inputs); nothing was written")
+    return emb
+
+
+def rotated_face(rgb: np.ndarray, detector: str) -> int | None:
+    """The clockwise turn (90, 180, 270) under which a face is found in an image where none is upright,
+    or None: sideways and upside-down photos get a hint instead of a bare "no face"."""
+    for k, degrees in ((2, 180), (1, 270), (3, 90)):
+        if detect_faces(np.ascontiguousarray(np.rot90(rgb, k)), detector):
+            return degrees
+    return None
+
+
 def check_crop(rgb: np.ndarray, source: str, r: float) -> None:
     """A declared face crop must be big enough to hold a face and must not be blank."""
     if r < MIN_CROP_R:
@@ -174,17 +218,21 @@ class FaceRecognizer:
         h, w = rgb.shape[:2]
         if aligned:
             framing = self.style
-        n_faces, eye_px, face_px, fallback = 1, None, float(min(h, w)), False
+        n_faces, eye_px, face_px, fallback, upside_down = 1, None, float(min(h, w)), False, False
         if framing in ("auto", "photo"):
             faces = detect_faces(rgb, self.detector) if min(h, w) >= MIN_DETECT_SIDE else []
             if faces:
                 face = faces[0]
                 lm, n_faces, eye_px, face_px = face.landmarks, len(faces), face.eye_distance, face.width
                 r, used = face_resolution(lm), "photo"
+                upside_down = looks_upside_down(rgb, face, self.detector)
             elif framing == "auto" and MIN_AUTO_CROP_SIDE <= min(h, w) <= AUTO_CROP_SIDE:
                 used, fallback = AUTO_FRAMING, True
             else:
                 hint = " (tiny image: declare it a crop with --crop-a/--crop-b)" if min(h, w) < 64 else ""
+                turned = rotated_face(rgb, self.detector) if min(h, w) >= MIN_DETECT_SIDE else None
+                if turned:
+                    hint = f" upright, but one appears when the image is turned {turned} degrees clockwise: rotate it first"
                 raise LrfaceError(f"no face found in {source}{hint}")
         else:
             used = framing
@@ -196,7 +244,7 @@ class FaceRecognizer:
         if r < REFERENCE_CROP and self.style == "dlib":
             side = max(MIN_CHIP, target_size(r, "dlib", self.input_size[0])[0])
             small = align(rgb, lm, size=side, style="dlib")
-        return PreparedFace(crop, source, face_px, eye_px, n_faces, r, used, small, fallback)
+        return PreparedFace(crop, source, face_px, eye_px, n_faces, r, used, small, fallback, upside_down)
 
     def embed_faces(self, faces: Sequence[PreparedFace]) -> np.ndarray:
         raise NotImplementedError
@@ -209,6 +257,10 @@ class FaceRecognizer:
         if self.calibration is not None:
             return self.calibration.threshold(a.r, b.r)
         return self.threshold
+
+    def pair_score(self, a: PreparedFace, b: PreparedFace, ea: np.ndarray, eb: np.ndarray) -> float:
+        """The similarity that decides a pair (cosine of the embeddings here)."""
+        return float(self.compare(ea, eb))
 
     def embed(self, images: Sequence[ImageLike] | ImageLike, aligned: bool = False, framing: str = "auto") -> np.ndarray:
         """L2-normalised embeddings, one row per image (raises on the first bad image)."""
@@ -231,7 +283,7 @@ class FaceRecognizer:
             raise LrfaceError(f"no calibrated threshold for {self.model_name} with these weights: pass --threshold, "
                               "or publish the model and run `lrface calibrate --save`")
         ea, eb = self.embed_faces([fa, fb])
-        sim = float(self.compare(ea, eb))
+        sim = self.pair_score(fa, fb, ea, eb)
         return Verification(sim, thr, sim >= thr, (fa, fb), (self.expert_for_face(fa), self.expert_for_face(fb)))
 
 
@@ -293,7 +345,7 @@ class Recognizer(FaceRecognizer):
             out.append(torch.nn.functional.normalize(self.model(xb).float(), dim=1).cpu())
         if not out:
             return np.zeros((0, self.model.embedding_dim), np.float32)
-        return torch.cat(out).numpy()
+        return finite_embeddings(torch.cat(out).numpy(), self.model_name)
 
     def embed_faces(self, faces: Sequence[PreparedFace]) -> np.ndarray:
         if not faces:

@@ -10,6 +10,7 @@ resizing. Embeddings of both experts are L2-normalised and compared by cosine si
 from __future__ import annotations
 
 import hashlib
+import logging
 from typing import Sequence
 
 import numpy as np
@@ -20,6 +21,7 @@ from .degrade import Reduce, Resolution, is_full, resolution_value
 from .degrade.lowres import to_input
 from .recognizer import FaceRecognizer, PreparedFace, Recognizer
 
+log = logging.getLogger(__name__)
 HR, LR = "hr", "lr"
 
 
@@ -28,7 +30,8 @@ class RoutedRecognizer(FaceRecognizer):
     ``embed_faces`` embeds prepared faces (each by the expert for its measured r)."""
 
     def __init__(self, hr: Recognizer, lr: Recognizer, cutoff: float, name: str = "routed",
-                 calibration: Calibration | None = None, threshold: float | None = None) -> None:
+                 calibration: Calibration | None = None, threshold: float | None = None,
+                 match_weight: float = 0.0) -> None:
         if hr.embedding_dim != lr.embedding_dim:
             raise ValueError("the two experts must share one embedding space (same dimension)")
         self.hr, self.lr, self.cutoff, self.model_name = hr, lr, float(cutoff), name
@@ -40,6 +43,9 @@ class RoutedRecognizer(FaceRecognizer):
         self.model = hr.model  # the HR expert's module (for code that inspects ``rec.model``)
         self.calibration = calibration
         self.threshold = threshold
+        # resolution matching (meet in the middle with the LR expert): a pair whose smaller face
+        # goes to the LR expert scores (1 - w) * cross score + w * LR expert score at that resolution
+        self.match_weight = float(match_weight)
 
     @property
     def embedding_dim(self) -> int:
@@ -47,8 +53,21 @@ class RoutedRecognizer(FaceRecognizer):
 
     @property
     def model_id(self) -> str:
+        """Identifies the embeddings (both experts' weights and the cut-off); the match weight only
+        changes how pairs are scored, not what is embedded."""
         h = hashlib.sha1(f"{self.hr.model_id}|{self.lr.model_id}|{self.cutoff:g}".encode())
         return "routed-" + h.hexdigest()[:16]
+
+    def pair_score(self, a: PreparedFace, b: PreparedFace, ea: np.ndarray, eb: np.ndarray) -> float:
+        """Cross score, fused with the LR expert's score of both faces at the smaller one's
+        resolution when that face goes to the LR expert (``match_weight``)."""
+        cross = float(self.compare(ea, eb))
+        lo, hi, e_lo = (a, b, ea) if a.r <= b.r else (b, a, eb)
+        if not self.match_weight or self.expert_for_face(lo) != LR or hi.r <= lo.r:
+            return cross
+        x = torch.from_numpy(hi.crop[None]).permute(0, 3, 1, 2).float() / 255
+        e_hi = self.embed_lr_chips(Reduce().down(x, lo.r, self.style))[0]
+        return (1 - self.match_weight) * cross + self.match_weight * float(self.compare(e_lo, e_hi))
 
     def expert_for(self, r: Resolution) -> str:
         return HR if is_full(r) or resolution_value(r) >= self.cutoff else LR
@@ -95,33 +114,46 @@ def weights_model_name(path: str) -> str | None:
         return None
 
 
-def load_recognizer(model: str = "dlib_resnet", weights: str | None = None, device: str | None = None,
+DEFAULT_MODEL = "dlib_routed"  # the published default: dlib_resnet (HR) + its trained LR expert
+FALLBACK_MODEL = "dlib_resnet"  # used (with a warning) when the default is not in the manifest
+
+
+def load_recognizer(model: str = DEFAULT_MODEL, weights: str | None = None, device: str | None = None,
                     batch_size: int = 32, detector: str = "hog", lr_model: str | None = None,
-                    lr_weights: str | None = None, cutoff: float | None = None) -> Recognizer | RoutedRecognizer:
+                    lr_weights: str | None = None, cutoff: float | None = None,
+                    match_weight: float | None = None) -> Recognizer | RoutedRecognizer:
     """A plain recognizer, or a routed one: a published routed model (manifest kind ``routed``), or
     ``model`` as HR expert with an LR expert given by ``lr_model`` / ``lr_weights`` below ``cutoff``."""
     from .errors import LrfaceError
     from .models.published import read_manifest
 
-    entry = read_manifest().get(model, {})
+    manifest = read_manifest()
+    if model == DEFAULT_MODEL and (weights or lr_model or lr_weights):
+        model = FALLBACK_MODEL  # --weights / --lr-* given without --model: they load into the HR architecture
+    elif model == DEFAULT_MODEL and model not in manifest:
+        log.info("default model %s is not in weights/manifest.json; using %s", model, FALLBACK_MODEL)
+        model = FALLBACK_MODEL
+    entry = manifest.get(model, {})
     if entry.get("kind") == "routed":
         if weights or lr_model or lr_weights:
             raise LrfaceError(f"{model} is a published routed model; it takes no --weights / --lr-* options")
         hr = Recognizer(entry["hr"], device=device, batch_size=batch_size, detector=detector)
         lr = Recognizer(entry["lr"], device=device, batch_size=batch_size, detector=detector)
         cal = Calibration.from_dict(entry["calibration"]) if entry.get("calibration") else None
+        w = match_weight if match_weight is not None else float(entry.get("match_weight", 0.0))
         return RoutedRecognizer(hr, lr, float(cutoff if cutoff is not None else entry["cutoff"]), model, cal,
-                                entry.get("threshold"))
+                                entry.get("threshold"), w)
     if lr_model is None and lr_weights is None:
-        if cutoff is not None:
-            raise LrfaceError("--cutoff needs a routed model or an LR expert (--lr-model / --lr-weights)")
+        if cutoff is not None or match_weight is not None:
+            raise LrfaceError("--cutoff / --match-weight need a routed model or an LR expert (--lr-model / --lr-weights)")
         return Recognizer(model, weights=weights, device=device, batch_size=batch_size, detector=detector)
     arch = lr_model or (weights_model_name(lr_weights) if lr_weights else None)
     if arch is None:
         raise LrfaceError(f"cannot tell the LR expert's architecture from {lr_weights}: pass --lr-model")
     hr = Recognizer(model, weights=weights, device=device, batch_size=batch_size, detector=detector)
     lr = Recognizer(arch, weights=lr_weights, device=device, batch_size=batch_size, detector=detector)
-    return RoutedRecognizer(hr, lr, float(cutoff if cutoff is not None else 32.0), name=f"{model}+{arch}")
+    return RoutedRecognizer(hr, lr, float(cutoff if cutoff is not None else 32.0), name=f"{model}+{arch}",
+                            match_weight=match_weight or 0.0)
 
 
 CUTOFF_GRID = (12, 16, 20, 24, 28, 32, 40, 48, 56, 64)

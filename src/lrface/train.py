@@ -11,10 +11,12 @@ import csv
 import json
 import math
 import os
+import signal
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import torch
@@ -33,11 +35,12 @@ from .errors import LrfaceError
 from .heads import HEADS
 from .methods import Trainee, build_terms
 from .models import create_model
-from .paths import data_root
+from .paths import config_dir, data_root
 from .recognizer import center_crop, resolve_device
+from .recipe import Recipe, ScheduleSpec
 from .registry import DEGRADATIONS
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+CONFIG_DIR = config_dir()
 
 
 # ---------------------------------------------------------------- config
@@ -72,8 +75,24 @@ def resolve_config_path(name: str) -> Path:
     raise LrfaceError(f"no config {name!r}; recipes: {', '.join(known)}")
 
 
+def recipe_help() -> list[tuple[str, list[tuple[str, str]]]]:
+    """(section, rows) for `lrface train --help`: every recipe with its first comment line, and the
+    keys of configs/base.yaml with their defaults."""
+    recipes = []
+    for f in sorted(CONFIG_DIR.glob("*.yaml")):
+        if f.stem == "base":
+            continue
+        first = next((ln.lstrip("# ").strip() for ln in f.read_text().splitlines() if ln.startswith("#")), "")
+        recipes.append((f.stem, first))
+    base = _read_yaml(CONFIG_DIR / "base.yaml")
+    keys = [(k, yaml.safe_dump(v, default_flow_style=True, width=1000).strip().removesuffix("...").strip())
+            for k, v in base.items()]
+    return [("Recipes (configs/NAME.yaml)", recipes), ("Keys (override with key=value or key.sub=value)", keys)]
+
+
 def load_config(name: str, overrides: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
-    """configs/base.yaml, then the recipe, then ``key.sub=value`` overrides (values parsed as YAML)."""
+    """configs/base.yaml, then the recipe, then ``key.sub=value`` overrides (values parsed as YAML),
+    as plain data; ``load_recipe`` validates it into a ``Recipe``."""
     path = resolve_config_path(name)
     cfg = _merge(_read_yaml(CONFIG_DIR / "base.yaml"), _read_yaml(path))
     cfg.setdefault("name", path.stem)
@@ -84,12 +103,19 @@ def load_config(name: str, overrides: list[str] | tuple[str, ...] = ()) -> dict[
         node = cfg
         parts = key.split(".")
         for part in parts[:-1]:
-            node = node.setdefault(part, {})
+            if node.get(part) is None:  # e.g. teacher: null in base.yaml
+                node[part] = {}
+            node = node[part]
             if not isinstance(node, dict):
                 raise LrfaceError(f"override {key}: {part} is not a mapping")
         node[parts[-1]] = yaml.safe_load(raw)
     cfg.setdefault("output", f"out/train/{cfg['name']}")
     return cfg
+
+
+def load_recipe(name: str, overrides: list[str] | tuple[str, ...] = ()) -> Recipe:
+    """The validated recipe (unknown keys, wrong types, bad values: one clear error)."""
+    return Recipe.from_dict(load_config(name, overrides))
 
 
 # ---------------------------------------------------------------- distributed
@@ -124,46 +150,44 @@ class TrainSet:
     teacher: torch.Tensor | None = None  # N x 2 x D cached teacher embeddings (image, mirror image)
 
 
-def _distill_train_set(cfg: dict[str, Any], progress: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _distill_train_set(cfg: Recipe, progress: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """data.kind=distill: chips, labels and cached teacher embeddings (built once, then cached)."""
     from .data.distill import build_distill_set, load_distill_set
 
-    d = cfg["data"]
-    path = d.get("file") or build_distill_set(d["sources"], cfg["teacher"].get("model", "dlib_resnet"),
-                                              int(d.get("chip", 64)), int(d.get("min_age", 13)),
-                                              root=cfg.get("data_root"), progress=progress)
+    d = cfg.data
+    teacher = cfg.teacher.model if cfg.teacher is not None else "dlib_resnet"
+    path = d.file or build_distill_set(d.sources, teacher, d.chip, d.min_age, root=cfg.data_root, progress=progress)
     ds = load_distill_set(path)
     return ds.chips, ds.labels, ds.teacher
 
 
-def load_train_set(cfg: dict[str, Any], style: str, size: int, progress: bool) -> TrainSet:
-    d = cfg["data"]
-    kind = d.get("kind", "folders")
+def load_train_set(cfg: Recipe, style: str, size: int, progress: bool) -> TrainSet:
+    d = cfg.data
     teacher_np = None
-    if kind == "distill":
+    if d.kind == "distill":
         crops_np, labels_np, teacher_np = _distill_train_set(cfg, progress)
         return _train_set(cfg, crops_np, labels_np, teacher_np)
-    root = Path(d["root"])
+    root = Path(d.root)
     if not root.is_absolute():
-        root = data_root(cfg.get("data_root")) / root
-    if "lfw" in str(root).lower() and not d.get("allow_lfw", False):
+        root = data_root(cfg.data_root) / root
+    if "lfw" in str(root).lower() and not d.allow_lfw:
         raise LrfaceError(f"refusing to train on {root}: LFW is evaluation data (set data.allow_lfw=true for "
                           "fold-disjoint experiments)")
-    if kind == "recordio":
+    if d.kind == "recordio":
         from .data.recordio import read_recordio_crops
 
         crops_np, labels_np = read_recordio_crops(root, size)
     else:
-        ds = read_identity_folders(root, min_images=int(d.get("min_images", 1)))
+        ds = read_identity_folders(root, min_images=d.min_images)
         cs = aligned_crops(ds.images, style, size, progress=progress)
         ok = cs.status != 2
         crops_np, labels_np = cs.crops[ok], ds.labels[ok]
     return _train_set(cfg, crops_np, labels_np, teacher_np)
 
 
-def _train_set(cfg: dict[str, Any], crops_np: np.ndarray, labels_np: np.ndarray,
+def _train_set(cfg: Recipe, crops_np: np.ndarray, labels_np: np.ndarray,
                teacher_np: np.ndarray | None) -> TrainSet:
-    limit = cfg["data"].get("max_images")
+    limit = cfg.data.max_images
     if limit:
         crops_np, labels_np = crops_np[:limit], labels_np[:limit]
         teacher_np = None if teacher_np is None else teacher_np[:limit]
@@ -184,60 +208,49 @@ def batch_indices(n: int, global_batch: int, step: int, seed: int) -> torch.Tens
 
 
 # ---------------------------------------------------------------- schedule
-def lr_factor(step: int, sched: dict[str, Any]) -> float:
+def lr_factor(step: int, sched: ScheduleSpec) -> float:
     """Linear warm-up, then cosine decay to 0 or step decay by gamma at milestones."""
-    warm = int(sched.get("warmup_steps", 0))
-    total = int(sched["steps"])
+    warm, total = sched.warmup_steps, sched.steps
     if step < warm:
         return (step + 1) / warm
-    if sched.get("name", "cosine") == "cosine":
+    if sched.name == "cosine":
         t = (step - warm) / max(1, total - warm)
         return 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
-    return float(sched.get("gamma", 0.1)) ** sum(step >= m for m in sched.get("milestones", []))
+    return sched.gamma ** sum(step >= m for m in sched.milestones)
 
 
 # ---------------------------------------------------------------- the engine
 class Trainer:
-    def __init__(self, cfg: dict[str, Any], progress: bool = True) -> None:
+    def __init__(self, cfg: Recipe, progress: bool = True) -> None:
         self.cfg = cfg
-        self.device = resolve_device(cfg.get("device"))
+        self.device = resolve_device(cfg.device)
         self.dist = setup_distributed(self.device)
         if self.device.type == "cuda":
             torch.cuda.set_device(self.dist.local_rank)
             self.device = torch.device("cuda", self.dist.local_rank)
         self.progress = progress and self.dist.main
-        self.out = Path(cfg["output"])
-        self.seed = int(cfg["seed"])
+        self.out = Path(cfg.output)
+        self.seed = cfg.seed
         torch.manual_seed(self.seed)
-        mcfg = cfg["model"]
-        self.model = create_model(mcfg["name"], pretrained=bool(mcfg.get("pretrained", True)),
-                                  weights=mcfg.get("weights")).to(self.device)
+        self.model = create_model(cfg.model.name, pretrained=cfg.model.pretrained,
+                                  weights=cfg.model.weights).to(self.device)
         self.style, self.size = self.model.align_style, int(self.model.input_size[0])
         self.data = load_train_set(cfg, self.style, self.size, self.progress)
         teacher = None
-        tcfg = cfg.get("teacher") or {}
-        self.cached_teacher = bool(tcfg.get("cached", False))
-        if self.cached_teacher and self.data.teacher is None:
-            raise LrfaceError("teacher.cached needs cached teacher embeddings: use data.kind=distill")
-        if tcfg and not self.cached_teacher:
+        self.cached_teacher = cfg.teacher is not None and cfg.teacher.cached
+        if cfg.teacher is not None and not self.cached_teacher:
             teacher = copy.deepcopy(self.model).eval().requires_grad_(False)
-        self.teacher_branches = set(tcfg.get("branches", [0])) if tcfg else set()
-        self.branches = [make_policy(b) for b in cfg["branches"]]
-        self.reduce = Reduce(cfg.get("kernel", "bicubic"), bool(cfg.get("antialias", True)),
-                             cfg.get("up_kernel", cfg.get("kernel", "bicubic")))
-        dcfg = dict(cfg.get("degrade") or {"name": "clean"})
-        self.degrade_name = dcfg.pop("name")
-        if self.degrade_name not in ("clean", "realistic_lr"):
-            raise LrfaceError(f"unknown degrade {self.degrade_name!r} (clean, realistic_lr)")
-        self.lowres = DEGRADATIONS.create("realistic_lr", **dcfg) if self.degrade_name == "realistic_lr" else None
-        hcfg = dict(cfg["head"])
-        head_name, init = hcfg.pop("name"), hcfg.pop("init", "centers")
-        head = HEADS.create(head_name, embedding_dim=self.model.embedding_dim, num_classes=self.data.num_classes, **hcfg)
-        cls_w = [float(w) for w in cfg.get("cls_weights", [1.0])]
-        cls_w += [0.0] * (len(self.branches) - len(cls_w))
-        if init == "centers" and mcfg.get("pretrained", True) and any(cls_w):
+        self.teacher_branches = set(cfg.teacher.branches) if cfg.teacher is not None else set()
+        self.branches = [make_policy(b.to_dict()) for b in cfg.branches]
+        self.reduce = Reduce(cfg.kernel, cfg.antialias, cfg.up_kernel or cfg.kernel)
+        self.lowres = (DEGRADATIONS.create("realistic_lr", **cfg.degrade.args)
+                       if cfg.degrade.name == "realistic_lr" else None)
+        head = HEADS.create(cfg.head.name, embedding_dim=self.model.embedding_dim,
+                            num_classes=self.data.num_classes, **cfg.head.args)
+        cls_w = list(cfg.cls_weights) + [0.0] * (len(self.branches) - len(cfg.cls_weights))
+        if cfg.head_init == "centers" and cfg.model.pretrained and any(cls_w):
             head.init_from_centers(self._class_centers(teacher or self.model))
-        self.trainee = Trainee(self.model, head, build_terms(cfg.get("terms") or []), cls_w, teacher,
+        self.trainee = Trainee(self.model, head, build_terms(cfg.terms), cls_w, teacher,
                                sorted(self.teacher_branches) or None).to(self.device)
         self.ddp: torch.nn.Module = self.trainee
         if self.dist.world > 1:
@@ -245,7 +258,7 @@ class Trainer:
                 self.trainee, device_ids=[self.device.index] if self.device.type == "cuda" else None,
                 find_unused_parameters=not any(cls_w))  # a head no loss uses gets no gradient
         self.opt = self._optimizer()
-        self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda s: lr_factor(s, cfg["schedule"]))
+        self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda s: lr_factor(s, cfg.schedule))
         self.step = 0
 
     # -- setup helpers
@@ -261,17 +274,12 @@ class Trainer:
         return sums
 
     def _optimizer(self) -> torch.optim.Optimizer:
-        o = dict(self.cfg["optim"])
-        name, lr = o.pop("name", "sgd"), float(o.pop("lr"))
-        head_mult = float(o.pop("head_lr_mult", 1.0))
-        groups = [{"params": [p for p in self.model.parameters() if p.requires_grad], "lr": lr},
-                  {"params": list(self.trainee.head.parameters()), "lr": lr * head_mult}]
-        if name == "sgd":
-            return torch.optim.SGD(groups, lr=lr, momentum=float(o.get("momentum", 0.9)),
-                                   weight_decay=float(o.get("weight_decay", 5e-4)))
-        if name == "adamw":
-            return torch.optim.AdamW(groups, lr=lr, weight_decay=float(o.get("weight_decay", 0.05)))
-        raise LrfaceError(f"unknown optimizer {name!r} (sgd, adamw)")
+        o = self.cfg.optim
+        groups = [{"params": [p for p in self.model.parameters() if p.requires_grad], "lr": o.lr},
+                  {"params": list(self.trainee.head.parameters()), "lr": o.lr * o.head_lr_mult}]
+        if o.name == "sgd":
+            return torch.optim.SGD(groups, lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay)
+        return torch.optim.AdamW(groups, lr=o.lr, weight_decay=o.weight_decay)
 
     def _to_input(self, crops: torch.Tensor) -> torch.Tensor:
         x = crops.to(self.device).permute(0, 3, 1, 2).float().div_(255.0)
@@ -283,16 +291,16 @@ class Trainer:
     # -- one step
     def make_views(self, step: int) -> tuple[list[torch.Tensor], torch.Tensor]:
         """This rank's share of global batch ``step``: one degraded view per branch."""
-        gb = int(self.cfg["batch_size"])
+        gb = self.cfg.batch_size
         if gb % self.dist.world:
             raise LrfaceError(f"batch_size {gb} is not divisible by {self.dist.world} ranks")
         gen = torch.Generator().manual_seed(self.seed * 7919 + step)
         idx = batch_indices(len(self.data.labels), gb, step, self.seed)
         n = len(idx)
-        flips = torch.rand(n, generator=gen) < 0.5 if self.cfg["data"].get("flip", True) else torch.zeros(n, dtype=torch.bool)
+        flips = torch.rand(n, generator=gen) < 0.5 if self.cfg.data.flip else torch.zeros(n, dtype=torch.bool)
         res = [pol.sample(n, gen) for pol in self.branches]
         view_idx = [idx] * len(self.branches)
-        if self.cfg["data"].get("views", "same_image") == "same_identity":
+        if self.cfg.data.views == "same_identity":
             view_idx = [idx] + [self._same_identity(idx, gen) for _ in self.branches[1:]]
         per = n // self.dist.world
         sl = slice(self.dist.rank * per, (self.dist.rank + 1) * per)
@@ -331,13 +339,16 @@ class Trainer:
         self.ddp.train()
         torch.manual_seed(self.seed * 104729 + self.step)  # dropout etc. depend on (seed, step) only
         views, labels = self.make_views(self.step)
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=bool(self.cfg.get("bf16", False))):
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cfg.bf16):
             loss, parts = self.ddp(views, labels)
         self.opt.zero_grad(set_to_none=True)
+        if not torch.isfinite(loss.detach()):
+            raise LrfaceError(f"training diverged: loss is {float(loss)} at step {self.step + 1} "
+                              f"(parts: {', '.join(f'{k}={float(v):.4g}' for k, v in parts.items())}); "
+                              "lower optim.lr or raise grad_clip; the last checkpoint is kept")
         loss.backward()
-        clip = self.cfg.get("grad_clip")
-        if clip:
-            torch.nn.utils.clip_grad_norm_(self.trainee.parameters(), float(clip))
+        if self.cfg.grad_clip:
+            torch.nn.utils.clip_grad_norm_(self.trainee.parameters(), self.cfg.grad_clip)
         self.opt.step()
         self.sched.step()
         self.step += 1
@@ -354,7 +365,7 @@ class Trainer:
         path = self.out / "checkpoint.pt"
         state = {"model": self.model.state_dict(), "head": self.trainee.head.state_dict(),
                  "optim": self.opt.state_dict(), "sched": self.sched.state_dict(), "step": self.step,
-                 "config": yaml.safe_dump(self.cfg)}
+                 "config": yaml.safe_dump(self.cfg.to_dict())}
         atomic_write(path, lambda p: torch.save(state, p))
         return path
 
@@ -363,17 +374,22 @@ class Trainer:
             state = torch.load(path, map_location=self.device, weights_only=True)
         except Exception as e:  # noqa: BLE001 - any unreadable checkpoint is one clear error
             raise LrfaceError(f"cannot load checkpoint {path}: {e}") from None
-        self.model.load_state_dict(state["model"])
-        self.trainee.head.load_state_dict(state["head"])
-        self.opt.load_state_dict(state["optim"])
-        self.sched.load_state_dict(state["sched"])
-        self.step = int(state["step"])
+        try:
+            self.model.load_state_dict(state["model"])
+            self.trainee.head.load_state_dict(state["head"])
+            self.opt.load_state_dict(state["optim"])
+            self.sched.load_state_dict(state["sched"])
+            self.step = int(state["step"])
+        except (KeyError, TypeError, ValueError, RuntimeError) as e:
+            first = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+            raise LrfaceError(f"checkpoint {path} does not fit this recipe ({first}); use another output= "
+                              "or drop --resume") from None
 
     def export(self) -> Path:
         path = self.out / "model.safetensors"
         sd = {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()}
-        atomic_write(path, lambda p: save_file(sd, str(p), metadata={"model": self.cfg["model"]["name"],
-                                                                       "recipe": self.cfg["name"], "step": str(self.step)}))
+        atomic_write(path, lambda p: save_file(sd, str(p), metadata={"model": self.cfg.model.name,
+                                                                       "recipe": self.cfg.name, "step": str(self.step)}))
         return path
 
     # -- evaluation
@@ -384,32 +400,49 @@ class Trainer:
         from .eval.verification import VerificationEval
         from .recognizer import Recognizer
 
-        ecfg = self.cfg.get("eval") or {}
-        pairs, _ = restrict_folds(lfw_pairs(self.cfg.get("data_root"), ecfg.get("pairs", "pairs.txt")), {},
-                                  ecfg.get("folds"))
+        ecfg = self.cfg.eval
+        pairs, _ = restrict_folds(lfw_pairs(self.cfg.data_root, ecfg.pairs), {}, ecfg.folds)
         self.model.eval()
-        rec = Recognizer.from_model(self.model, self.cfg["model"]["name"])
+        rec = Recognizer.from_model(self.model, self.cfg.model.name)
         ev = VerificationEval(Embedder(rec, Reduce(), cache=False, progress=False), pairs)  # the suite's definition
         out = {"hr": ev.run("hr").accuracy}
-        for r in ecfg.get("resolutions", [7, 14, 20]):
+        for r in ecfg.resolutions:
             out[f"cr{r}"] = ev.run("cr", r).accuracy
         self.model.train()
         return out
 
     # -- the loop
     def fit(self, resume: bool = False) -> Path:
-        total = int(self.cfg["schedule"]["steps"])
+        total = self.cfg.schedule.steps
         ckpt = self.out / "checkpoint.pt"
         if resume and ckpt.is_file():
             self.load_checkpoint(ckpt)
         if self.dist.main:
             self.out.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(self.out / "config.yaml", yaml.safe_dump(self.cfg))
-        log_every, ckpt_every = int(self.cfg.get("log_every", 10)), int(self.cfg.get("ckpt_every", 0))
-        eval_every = int((self.cfg.get("eval") or {}).get("every", 0))
-        bar = tqdm(total=total, initial=self.step, desc=self.cfg["name"], disable=not self.progress, unit="step")
+            atomic_write_text(self.out / "config.yaml", yaml.safe_dump(self.cfg.to_dict(), sort_keys=False))
+        bar = tqdm(total=total, initial=self.step, desc=self.cfg.name, disable=not self.progress, unit="step")
         t0 = time.perf_counter()
+        with _stop_requests() as stop:
+            self._loop(total, bar, t0, stop)
+        bar.close()
+        path = self.out / "model.safetensors"
+        if self.dist.main:
+            self.save_checkpoint()
+            path = self.export()
+        if self.dist.world > 1:
+            dist.barrier()
+        return path
+
+    def _loop(self, total: int, bar: tqdm, t0: float, stop: list[int]) -> None:
+        log_every, ckpt_every, eval_every = self.cfg.log_every, self.cfg.ckpt_every, self.cfg.eval.every
         while self.step < total:
+            if stop:
+                bar.close()
+                if self.dist.main:
+                    self.save_checkpoint()
+                raise TrainingInterrupted(f"stopped by {signal.Signals(stop[0]).name} at step {self.step}/{total}; "
+                                          f"checkpoint saved to {self.out / 'checkpoint.pt'}; "
+                                          "rerun the same command with --resume to continue")
             vals = self.train_step()
             bar.update(1)
             bar.set_postfix(loss=f"{vals['loss']:.4f}")
@@ -419,14 +452,6 @@ class Trainer:
                 self.save_checkpoint()
             if eval_every and self.step % eval_every == 0 and self.dist.main:
                 self._log_eval(self.evaluate())
-        bar.close()
-        path = self.out / "model.safetensors"
-        if self.dist.main:
-            self.save_checkpoint()
-            path = self.export()
-        if self.dist.world > 1:
-            dist.barrier()
-        return path
 
     def _log(self, vals: dict[str, float], seconds: float) -> None:
         row = {"step": self.step, "lr": self.opt.param_groups[0]["lr"], **vals, "seconds": round(seconds, 2)}
@@ -443,8 +468,36 @@ class Trainer:
             fh.write(json.dumps({"step": self.step, **res}) + "\n")
 
 
+class TrainingInterrupted(LrfaceError):
+    """SIGINT/SIGTERM arrived: the step in flight finished and a checkpoint was written."""
+
+
+@contextmanager
+def _stop_requests() -> Iterator[list[int]]:
+    """Turn SIGINT/SIGTERM into a request the training loop honours between steps (checkpoint, then stop);
+    a second signal interrupts at once. Only the main thread can install handlers; elsewhere a no-op."""
+    import threading
+
+    stop: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        if stop:
+            raise KeyboardInterrupt
+        stop.append(signum)
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
 def train(config: str, overrides: list[str] | tuple[str, ...] = (), resume: bool = False, progress: bool = True) -> Path:
     """Run a recipe; returns the exported safetensors path."""
-    cfg = load_config(config, overrides)
+    cfg = load_recipe(config, overrides)
     trainer = Trainer(cfg, progress)
     return trainer.fit(resume=resume)

@@ -7,7 +7,6 @@ unpickler that refuses every global except numpy's array reconstruction helpers.
 from __future__ import annotations
 
 import hashlib
-
 import pickle
 from pathlib import Path
 
@@ -26,10 +25,19 @@ _ALLOWED_GLOBALS = {
 }
 
 
+def _bytearray_of_data(*args: object) -> bytearray:
+    """``bytearray`` for data only: ``bytearray(2**45)`` in a hostile pickle would allocate 32 TiB."""
+    if args and not isinstance(args[0], (bytes, bytearray, memoryview)):
+        raise pickle.UnpicklingError("refusing bytearray() of anything but bytes")
+    return bytearray(*args)  # type: ignore[arg-type]
+
+
 class RestrictedUnpickler(pickle.Unpickler):
     """Only plain containers, bytes, numbers, bools and numpy arrays; anything else is refused."""
 
     def find_class(self, module: str, name: str):  # type: ignore[no-untyped-def]
+        if (module, name) == ("builtins", "bytearray"):
+            return _bytearray_of_data
         if (module, name) in _ALLOWED_GLOBALS:
             return super().find_class(module, name)
         raise pickle.UnpicklingError(f"refusing to load global {module}.{name}")
@@ -50,8 +58,9 @@ def read_bin(path: str | Path) -> tuple[list[bytes], np.ndarray]:
             obj = RestrictedUnpickler(fh, encoding="bytes").load()
     except OSError as e:
         raise LrfaceError(f"cannot read {path}: {e.strerror}") from None
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as e:
-        raise LrfaceError(f"{path}: not a valid insightface .bin ({e})") from None
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError,
+            MemoryError, OverflowError) as e:
+        raise LrfaceError(f"{path}: not a valid insightface .bin ({type(e).__name__}: {str(e)[:200]})") from None
     if not (isinstance(obj, (tuple, list)) and len(obj) == 2):
         raise LrfaceError(f"{path}: expected a (bins, issame) pair")
     bins, issame = obj

@@ -19,7 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..align import align, detect_faces, landmarks_for_box
-from ..atomic import atomic_write
+from ..atomic import read_keyed_npz, update_keyed_npz
 from ..errors import LrfaceError
 from ..imageio import load_image
 from ..paths import cache_dir
@@ -37,23 +37,11 @@ class LandmarkStore:
 
     def __init__(self, detector: str = "hog", root: Path | None = None) -> None:
         self.path = (root or cache_dir()) / "landmarks" / f"{detector}.npz"
-        self.rows: dict[str, np.ndarray] = {}
-        if self.path.is_file():
-            try:
-                with np.load(self.path) as z:
-                    self.rows = dict(zip(z["keys"].tolist(), z["rows"]))
-            except Exception:  # noqa: BLE001 - a corrupt cache is rebuilt, never fatal
-                self.rows = {}
+        self.rows: dict[str, np.ndarray] = read_keyed_npz(self.path, "rows")
 
     def save(self) -> None:
-        keys = np.array(list(self.rows), dtype="U40")
-        rows = np.stack(list(self.rows.values())) if self.rows else np.zeros((0, 15))
-
-        def write(p: Path) -> None:
-            with open(p, "wb") as fh:
-                np.savez(fh, keys=keys, rows=rows)
-
-        atomic_write(self.path, write)
+        """Merge with what other processes saved meanwhile, then write (a read-only cache warns)."""
+        self.rows.update(update_keyed_npz(self.path, "rows", self.rows, 15))
 
 
 def _detect_one(args: tuple[str, str]) -> tuple[str, np.ndarray | str]:

@@ -29,10 +29,14 @@ def parse_resolution(text: str) -> Resolution:
     try:
         if "x" in t:
             w, h = (int(v) for v in t.split("x"))
-            return (h, w)
-        return int(t)
+            r: Resolution = (h, w)
+        else:
+            r = int(t)
     except ValueError:
         raise LrfaceError(f"bad resolution {text!r}: use an integer like 14 or WxH like 8x11") from None
+    if not all(1 <= v <= REFERENCE for v in _as_hw(r)):
+        raise LrfaceError(f"bad resolution {text!r}: r is the face's size in a {REFERENCE} px crop, 1..{REFERENCE}")
+    return r
 
 
 def resolution_label(r: Resolution) -> str:

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ..atomic import atomic_write
+from ..atomic import read_keyed_npz, update_keyed_npz
 from ..data.facecache import CropSet, aligned_crops
 from ..degrade import Reduce, Resolution, is_full
 from ..errors import LrfaceError
@@ -49,31 +49,14 @@ class EmbeddingCache:
 
     def table(self, config: str) -> dict[str, np.ndarray]:
         if config not in self._mem:
-            rows: dict[str, np.ndarray] = {}
-            f = self._file(config)
-            if self.enabled and f.is_file():
-                try:
-                    with np.load(f) as z:
-                        if str(z["config"]) == config:
-                            rows = dict(zip(z["keys"].tolist(), z["emb"]))
-                except Exception as e:  # noqa: BLE001 - corrupt entries are recomputed
-                    log.warning("ignoring corrupt embedding cache %s (%s)", f, e)
-            self._mem[config] = rows
+            self._mem[config] = read_keyed_npz(self._file(config), "emb", config) if self.enabled else {}
         return self._mem[config]
 
     def put(self, config: str, keys: Sequence[str], emb: np.ndarray) -> None:
         table = self.table(config)
-        table.update(zip(keys, emb))
-        if not self.enabled:
-            return
-        keys_arr = np.array(list(table), dtype="U40")
-        emb_arr = np.stack(list(table.values())).astype(np.float32)
-
-        def write(p: Path) -> None:
-            with open(p, "wb") as fh:
-                np.savez(fh, keys=keys_arr, emb=emb_arr, config=np.array(config))
-
-        atomic_write(self._file(config), write)
+        table.update(zip(keys, emb.astype(np.float32)))
+        if self.enabled:
+            table.update(update_keyed_npz(self._file(config), "emb", table, emb.shape[1], config))  # in place
 
 
 class Embedder:

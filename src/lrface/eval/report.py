@@ -59,11 +59,11 @@ def load_run(path: Path) -> Run:
         data = json.loads(path.read_text())
         with np.load(path.parent / "scores.npz") as z:
             scores = {k: z[k] for k in z.files}
-    except (OSError, ValueError, KeyError) as e:
-        raise LrfaceError(f"cannot read results {path}: {e}") from None
-    meta = data["meta"]
-    label = meta.get("label") or (Path(meta["weights"]).stem if meta.get("weights") else meta["model"])
-    return Run(label, meta, data["results"], scores)
+        meta, rows = data["meta"], data["results"]
+        label = meta.get("label") or (Path(meta["weights"]).stem if meta.get("weights") else meta["model"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        raise LrfaceError(f"cannot read results {path}: not an `lrface eval` results.json ({e})") from None
+    return Run(str(label), meta, rows, scores)
 
 
 def _png(fig: plt.Figure) -> bytes:
@@ -74,16 +74,18 @@ def _png(fig: plt.Figure) -> bytes:
 
 
 def _finish(fig: plt.Figure, ax: plt.Axes, xlabel: str, ylabel: str, title: str,
-            ticks: list[int] | None = None) -> bytes:
-    """Log-x axes with labels, grid and legend, rendered to PNG."""
-    ax.set_xscale("log")
+            ticks: list[int] | None = None, log_x: bool = True) -> bytes:
+    """Axes with labels, grid and a legend beside the plot (never over the curves), rendered to PNG."""
+    if log_x:
+        ax.set_xscale("log")
     if ticks:
         ax.set_xticks(ticks, labels=[str(t) for t in ticks])
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return _png(fig)
 
 
@@ -97,9 +99,12 @@ def plot_accuracy(runs: list[Run]) -> bytes:
         for mode, ls in (("cr", "-"), ("cr1", "-."), ("er", "--")):
             x, y = run.series(mode, "accuracy")
             if len(x):
+                _, sd = run.series(mode, "accuracy_std")
                 ax.plot(x, 100 * y, ls, marker="o", ms=3, color=c, label=f"{run.label} {mode.upper()}")
+                ax.fill_between(x, 100 * (y - sd), 100 * (y + sd), color=c, alpha=0.12, lw=0)
+    ax.axhline(50, color="grey", lw=0.8, ls=":", label="chance")
     return _finish(fig, ax, "resolution r (px of a 112 px crop)", "10-fold accuracy (%)",
-                   "Verification accuracy vs resolution (CR solid, ER dashed)", RES_TICKS)
+                   "Verification accuracy vs resolution (band: ± fold std)", RES_TICKS)
 
 
 def plot_series(runs: list[Run], keys: tuple[str, ...], title: str, ylabel: str) -> bytes:
@@ -112,6 +117,26 @@ def plot_series(runs: list[Run], keys: tuple[str, ...], title: str, ylabel: str)
                 if len(x):
                     ax.plot(x, y, ls, marker=marker, ms=4, color=f"C{i}", label=f"{run.label} {mode.upper()} {key}")
     return _finish(fig, ax, "resolution r (px)", ylabel, title)
+
+
+def plot_protocols(runs: list[Run]) -> bytes | None:
+    """Mixed-resolution protocols (btm-stm low/mid/high/all-res): grouped bars with fold-std error bars."""
+    names = sorted({r["resolution"] for run in runs for r in run.rows if not r["resolution"].isdigit()
+                    and r["mode"] not in ("hr",)})
+    if not names:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    width = 0.8 / len(runs)
+    for i, run in enumerate(runs):
+        by = {r["resolution"]: r for r in run.rows if r["resolution"] in names}
+        xs = [j for j, n in enumerate(names) if n in by]
+        ax.bar(np.array(xs) - 0.4 + width * (i + 0.5), [100 * by[names[j]]["accuracy"] for j in xs], width,
+               yerr=[100 * by[names[j]]["accuracy_std"] for j in xs], capsize=3, color=f"C{i}", label=run.label)
+    ax.axhline(50, color="grey", lw=0.8, ls=":", label="chance")
+    ax.set_xticks(range(len(names)), labels=names, rotation=20)
+    ax.set_ylim(40, 100)
+    return _finish(fig, ax, "protocol", "10-fold accuracy (%)", "Mixed-resolution protocols (error bars: fold std)",
+                   log_x=False)
 
 
 def plot_violins(run: Run) -> bytes | None:
@@ -169,8 +194,18 @@ def results_table(run: Run) -> list[list[str]]:
     return rows
 
 
-def write_report(results: list[Path], out: Path) -> Path:
+def provenance(run: Run) -> str:
+    """One line: how the result was made (command, lrface version, date, weights sha256)."""
+    m = run.meta
+    sha = m.get("weights_sha256") or m.get("model_id")
+    return (f"command: {m.get('command', 'not recorded')}; lrface {m.get('version', '?')}; {m.get('date', '?')}; "
+            f"weights {str(sha)[:16] if sha else '?'}")
+
+
+def write_report(results: list[Path], out: Path, labels: list[str] | None = None) -> Path:
     runs = [load_run(p) for p in results]
+    for run, label in zip(runs, labels or []):
+        run.label = label
     figs: list[tuple[str, bytes]] = [
         ("Accuracy vs resolution", plot_accuracy(runs)),
         ("Best threshold vs resolution", plot_series(runs, ("best_threshold",), "Best threshold (cosine similarity)",
@@ -179,6 +214,9 @@ def write_report(results: list[Path], out: Path) -> Path:
                                                      "Mean cosine distance: same (o) / different (^)", "1 - cos")),
         ("ROC", plot_roc(runs)),
     ]
+    bars = plot_protocols(runs)
+    if bars is not None:
+        figs.insert(1, ("Mixed-resolution protocols", bars))
     for run in runs:
         v = plot_violins(run)
         if v is not None:
@@ -192,7 +230,7 @@ def write_report(results: list[Path], out: Path) -> Path:
             parts.append(f"## {name}\n\n![{name}]({png_path.name})\n")
         for run in runs:
             t = results_table(run)
-            parts.append(f"## {run.label} on {run.meta['dataset']}\n")
+            parts.append(f"## {run.label} on {run.meta['dataset']}\n\n{provenance(run)}\n")
             parts.append("| " + " | ".join(t[0]) + " |\n|" + "---|" * len(t[0]))
             parts += ["| " + " | ".join(r) + " |" for r in t[1:]]
             parts.append("")
@@ -206,7 +244,8 @@ def write_report(results: list[Path], out: Path) -> Path:
         m = run.meta
         body.append(f"<h2>{html.escape(run.label)} on {html.escape(str(m['dataset']))}</h2>"
                     f"<p>kernel {html.escape(str(m.get('kernel')))}, antialias {m.get('antialias')}, "
-                    f"flip {html.escape(str(m.get('flip')))}, model id {html.escape(str(m.get('model_id')))}</p>")
+                    f"flip {html.escape(str(m.get('flip')))}, model id {html.escape(str(m.get('model_id')))}</p>"
+                    f"<p><small>{html.escape(provenance(run))}</small></p>")
         body.append("<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in t[0]) + "</tr>"
                     + "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in t[1:])
                     + "</table>")

@@ -93,6 +93,34 @@ class VerificationEval:
     def _at(self, r: Resolution) -> np.ndarray:
         return self.emb.embed(self.cs, self._all, r, desc=f"{self.pairs.name} r={resolution_label(r)}")
 
+    def _embed(self, idx: np.ndarray, res: list[Resolution]) -> np.ndarray:
+        """Embeddings of images ``idx`` (pair order), each at its own resolution (cached)."""
+        if len(set(res)) == 1:
+            return self._at(res[0])[idx]  # one resolution: the whole set, shared by every mode
+        return self.emb.embed(self.cs, idx, res, desc=f"{self.pairs.name} mixed r")
+
+    def scores(self, r_left: Resolution | Sequence[Resolution], r_right: Resolution | Sequence[Resolution]) -> np.ndarray:
+        """Similarity per pair, the left image at ``r_left`` and the right at ``r_right`` (one value
+        for all pairs, or one per pair). A routed recognizer with resolution matching
+        (``match_weight`` w > 0) scores pairs whose smaller face goes to its LR expert as
+        (1 - w) * cross score + w * the LR expert's score of both faces at the smaller resolution."""
+        p = self.pairs
+        n = len(p)
+        rl = list(r_left) if isinstance(r_left, (list, np.ndarray)) else [r_left] * n
+        rr = list(r_right) if isinstance(r_right, (list, np.ndarray)) else [r_right] * n
+        s = score_pairs(self._embed(p.left, rl), self._embed(p.right, rr))
+        rec = self.emb.rec
+        w = float(getattr(rec, "match_weight", 0.0))
+        if w:
+            lo = [a if resolution_value(a) <= resolution_value(b) else b for a, b in zip(rl, rr)]
+            sel = np.array([resolution_value(a) != resolution_value(b) and rec.expert_for(x) == "lr"
+                            for a, b, x in zip(rl, rr, lo)])
+            if sel.any():
+                lo_sel = [x for x, m in zip(lo, sel) if m]
+                matched = score_pairs(self._embed(p.left[sel], lo_sel), self._embed(p.right[sel], lo_sel))
+                s[sel] = (1 - w) * s[sel] + w * matched
+        return s
+
     def _thresholds(self, sides: Sequence[tuple[Resolution | np.ndarray, Resolution | np.ndarray]]) -> list[np.ndarray] | None:
         """Calibrated thresholds per order for (r of the left image, r of the right image)."""
         cal = getattr(self.emb.rec, "calibration", None)
@@ -106,32 +134,21 @@ class VerificationEval:
     def run(self, mode: str, r: Resolution = REFERENCE) -> VerificationResult:
         if mode not in MODES:
             raise LrfaceError(f"unknown mode {mode!r}; choose from {', '.join(MODES)}")
-        p = self.pairs
-        hr = self._at(REFERENCE)
         full = REFERENCE
         if mode == "hr":
-            orders, sides = [score_pairs(hr[p.left], hr[p.right])], [(full, full)]
             r = REFERENCE
-        else:
-            lr = self._at(r)
-            if mode == "er":
-                orders, sides = [score_pairs(lr[p.left], lr[p.right])], [(r, r)]
-            elif mode == "cr1":
-                orders, sides = [score_pairs(hr[p.left], lr[p.right])], [(full, r)]
-            else:
-                orders = [score_pairs(lr[p.left], hr[p.right]), score_pairs(hr[p.left], lr[p.right])]
-                sides = [(r, full), (full, r)]
-        return summarize(p.name, mode, resolution_label(r), orders, p, self._thresholds(sides))
+        sides = {"hr": [(full, full)], "er": [(r, r)], "cr1": [(full, r)], "cr": [(r, full), (full, r)]}[mode]
+        orders = [self.scores(a, b) for a, b in sides]
+        return summarize(self.pairs.name, mode, resolution_label(r), orders, self.pairs, self._thresholds(sides))
 
     def run_protocol(self, name: str, resolutions: np.ndarray) -> VerificationResult:
         """A per-image resolution list in pairs order (even = first image, odd = second)."""
         p = self.pairs
         if len(resolutions) != 2 * len(p):
             raise LrfaceError(f"protocol {name} has {len(resolutions)} values; {p.name} needs {2 * len(p)}")
-        el = self.emb.embed(self.cs, p.left, [int(v) for v in resolutions[0::2]], desc=f"{name} (1st)")
-        er = self.emb.embed(self.cs, p.right, [int(v) for v in resolutions[1::2]], desc=f"{name} (2nd)")
+        left, right = [int(v) for v in resolutions[0::2]], [int(v) for v in resolutions[1::2]]
         sides = [(resolutions[0::2].astype(np.float64), resolutions[1::2].astype(np.float64))]
-        return summarize(p.name, "protocol", name, [score_pairs(el, er)], p, self._thresholds(sides))
+        return summarize(p.name, "protocol", name, [self.scores(left, right)], p, self._thresholds(sides))
 
 
 def pair_scores(rec: Recognizer, pairs: PairSet, r: Resolution = REFERENCE, mode: str = "hr") -> np.ndarray:

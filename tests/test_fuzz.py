@@ -1,0 +1,245 @@
+"""A hostile new user's battery: every case ends in one clear line on stderr and a non-zero exit status
+(2 for a bad argument, 1 for bad data), never a traceback; batch commands keep the good items."""
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from safetensors.torch import save_file
+
+from conftest import run
+
+LFW = "Colin_Powell/Colin_Powell_0001.jpg"
+
+
+@pytest.fixture(scope="module")
+def bad(tmp_path_factory: pytest.TempPathFactory, lfw_dir: Path) -> dict[str, Path]:
+    """Broken and hostile inputs, written once."""
+    d = tmp_path_factory.mktemp("bad")
+    files = {"empty.jpg": b"", "text.jpg": b"this is not an image\n" * 10,
+             "truncated.jpg": (lfw_dir / LFW).read_bytes()[:600],
+             "eps.eps": b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n",
+             "weights.safetensors": b"\x00" * 64}
+    for name, data in files.items():
+        (d / name).write_bytes(data)
+    # a 30000 x 30000 PNG that is a few kB on disk (decompression bomb)
+    raw = zlib.compress(b"\x00" * (1 + 30000 // 8) * 100)
+    chunk = lambda t, b: struct.pack(">I", len(b)) + t + b + struct.pack(">I", zlib.crc32(t + b))  # noqa: E731
+    (d / "bomb.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 30000, 30000, 1, 0, 0, 0, 0))
+                                 + chunk(b"IDAT", raw) + chunk(b"IEND", b""))
+    Image.fromarray(np.full((120, 100, 3), 128, np.uint8)).save(d / "flat.png")
+    Image.fromarray(np.zeros((3, 3, 3), np.uint8)).save(d / "dot.png")
+    save_file({"x": torch.full((3,), float("nan"))}, str(d / "nan.safetensors"))
+    (d / "dir.jpg").mkdir()
+    (d / "results.json").write_text("{not json")
+    (d / "gallery.lrg").write_bytes(b"garbage" * 100)
+    (d / "a_file").write_text("x")
+    return d
+
+
+def _face(lfw_dir: Path) -> str:
+    return str(lfw_dir / LFW)
+
+
+ARG_CASES = {  # exit 2: refused at the edge, before any work
+    "verify nan threshold": ["verify", "{face}", "{face}", "-t", "nan"],
+    "verify inf threshold": ["verify", "{face}", "{face}", "-t", "inf"],
+    "verify threshold out of range": ["verify", "{face}", "{face}", "-t", "2.5"],
+    "verify typo option": ["verify", "{face}", "{face}", "--treshold", "0.5"],
+    "verify unknown framing": ["verify", "{face}", "{face}", "--crop-a", "tigth"],
+    "typo command": ["verfy", "{face}", "{face}"],
+    "embed negative batch": ["embed", "{lfw}/Colin_Powell", "-o", "{tmp}/e.npz", "--batch-size", "-1"],
+    "embed zero batch": ["embed", "{lfw}/Colin_Powell", "-o", "{tmp}/e.npz", "--batch-size", "0"],
+    "identify k 0": ["identify", "-g", "{lfw}/Colin_Powell", "-p", "{face}", "-k", "0"],
+    "identify negative degradations": ["identify", "-g", "{lfw}", "-p", "{face}", "--method", "mitm",
+                                       "--degradations", "-1"],
+    "identify nan threshold": ["identify", "-g", "{lfw}", "-p", "{face}", "-t", "nan"],
+    "eval folds 0": ["eval", "--folds", "0"],
+    "eval resolution 0": ["eval", "-r", "0"],
+    "eval negative resolution": ["eval", "-r", "-5"],
+    "eval resolution above the crop": ["eval", "-r", "500"],
+    "eval resolution word": ["eval", "-r", "tiny"],
+    "eval empty resolutions": ["eval", "-r", ","],
+    "eval out is a file": ["eval", "-r", "14", "-o", "{bad}/a_file"],
+    "eval nan cutoff": ["eval", "-r", "14", "--cutoff", "nan"],
+    "eval match weight above 1": ["eval", "-r", "14", "--match-weight", "2"],
+    "eval missing device": ["eval", "-r", "14", "--device", "cuda:7"],
+    "eval unknown device": ["eval", "-r", "14", "--device", "banana"],
+    "eval-id more subjects than ORL has": ["eval-id", "-d", "{data}/orl", "--subjects", "80", "-r", "12"],
+    "eval-id zero repeats": ["eval-id", "-d", "{data}/orl", "--repeats", "0"],
+    "make-protocol zero pairs": ["make-protocol", "--pairs", "0", "--range", "5-40", "-o", "{tmp}/p.csv"],
+    "train-sr zero steps": ["train-sr", "--scale", "4", "--steps", "0"],
+}
+
+DATA_CASES = {  # exit 1: the data is bad, one line says which and why
+    "verify missing file": ["verify", "{tmp}/nope.jpg", "{face}"],
+    "verify empty file": ["verify", "{bad}/empty.jpg", "{face}"],
+    "verify text as jpg": ["verify", "{bad}/text.jpg", "{face}"],
+    "verify truncated jpeg": ["verify", "{bad}/truncated.jpg", "{face}"],
+    "verify decompression bomb": ["verify", "{bad}/bomb.png", "{face}"],
+    "verify postscript refused": ["verify", "{bad}/eps.eps", "{face}"],
+    "verify a directory": ["verify", "{bad}/dir.jpg", "{face}"],
+    "verify flat crop": ["verify", "{bad}/flat.png", "{face}", "--crop-a", "tight"],
+    "verify 3 px image": ["verify", "{bad}/dot.png", "{face}"],
+    "verify garbage weights": ["verify", "{face}", "{face}", "--weights", "{bad}/weights.safetensors"],
+    "verify nan weights": ["verify", "{face}", "{face}", "--weights", "{bad}/nan.safetensors"],
+    "verify unknown model": ["verify", "{face}", "{face}", "-m", "dlib_resnett"],
+    "identify corrupt gallery db": ["identify", "--db", "{bad}/gallery.lrg", "-p", "{face}"],
+    "identify missing probe": ["identify", "-g", "{lfw}/Colin_Powell", "-p", "{tmp}/none.jpg"],
+    "identify mitm bad scales": ["identify", "-g", "{lfw}/Colin_Powell", "-p", "{face}", "--method", "mitm",
+                                 "--scales", "3"],
+    "gallery add to a missing db": ["gallery", "add", "{tmp}/missing.lrg", "{lfw}/Colin_Powell", "--name", "x"],
+    "gallery info of garbage": ["gallery", "info", "{bad}/gallery.lrg"],
+    "report of broken json": ["report", "{bad}/results.json", "-o", "{tmp}/r.html"],
+    "export-onnx unknown model": ["export-onnx", "nope", "-o", "{tmp}/m.onnx"],
+    "train unknown recipe": ["train", "nope"],
+    "train typo key": ["train", "bt_m", "optim.lrr=0.01"],
+    "train nan lr": ["train", "bt_m", "optim.lr=nan"],
+    "train negative steps": ["train", "bt_m", "schedule.steps=-1"],
+    "train unknown backbone": ["train", "bt_m", "model.name=resnet9000"],
+    "make-protocol reversed range": ["make-protocol", "--range", "40-5", "-o", "{tmp}/p.csv"],
+}
+
+
+def _fill(args: list[str], lfw_dir: Path, bad: dict, tmp_path: Path) -> list[str]:
+    sub = {"face": _face(lfw_dir), "lfw": str(lfw_dir), "bad": str(bad), "tmp": str(tmp_path),
+           "data": str(lfw_dir.parents[1])}
+    return [a.format(**sub) for a in args]
+
+
+def _one_clear_line(err: str) -> None:
+    assert "Traceback" not in err, err
+    lines = [ln for ln in err.strip().splitlines() if ln.strip() and not ln.startswith(("Usage:", "Try "))]
+    assert lines, "no message"
+    assert any(ln.lower().startswith(("error", "warning")) for ln in lines), err
+
+
+@pytest.mark.parametrize("case", list(ARG_CASES))
+def test_bad_argument_exit_2(case, lfw_dir, bad, tmp_path, capsys) -> None:
+    code, out, err = run(_fill(ARG_CASES[case], lfw_dir, bad, tmp_path), capsys)
+    assert code == 2, (code, out, err)
+    _one_clear_line(err)
+    assert not (tmp_path / "e.npz").exists() and not (tmp_path / "p.csv").exists()
+
+
+@pytest.mark.parametrize("case", list(DATA_CASES))
+def test_bad_data_one_line(case, lfw_dir, bad, tmp_path, capsys) -> None:
+    code, out, err = run(_fill(DATA_CASES[case], lfw_dir, bad, tmp_path), capsys)
+    assert code == 1, (code, out, err)
+    _one_clear_line(err)
+
+
+def test_embed_keeps_the_good_items(lfw_dir, bad, tmp_path, capsys) -> None:
+    """A folder of two faces and five broken files: both faces are written, every bad file is named."""
+    src = tmp_path / "mixed"
+    src.mkdir()
+    for i in (1, 2):
+        (src / f"good{i}.jpg").write_bytes((lfw_dir / f"Colin_Powell/Colin_Powell_000{i}.jpg").read_bytes())
+    for name in ("empty.jpg", "text.jpg", "truncated.jpg", "bomb.png", "dot.png"):
+        (src / name).write_bytes((bad / name).read_bytes())
+    code, out, err = run(["embed", str(src), "-o", str(tmp_path / "e.npz")], capsys)
+    assert "Traceback" not in err
+    with np.load(tmp_path / "e.npz") as z:
+        names = sorted(Path(p).name for p in z["paths"])
+        assert names == ["good1.jpg", "good2.jpg"] and np.isfinite(z["embeddings"]).all()
+    for name in ("empty.jpg", "text.jpg", "truncated.jpg", "bomb.png", "dot.png"):
+        assert name in err, err
+
+
+def test_broken_manifest_does_not_break_unrelated_commands(tmp_path, monkeypatch, capsys) -> None:
+    """A garbage weights/manifest.json costs a warning and its own models, not `lrface models`."""
+    from lrface import models
+
+    (tmp_path / "manifest.json").write_text("{broken")
+    monkeypatch.setenv("LRFACE_WEIGHTS", str(tmp_path))
+    monkeypatch.setattr(models, "_published_done", False)
+    code, out, err = run(["models"], capsys)
+    assert code == 0 and "dlib_resnet" in out and "Traceback" not in err
+    monkeypatch.setattr(models, "_published_done", False)
+
+
+def test_resume_from_garbage_checkpoint(datasets, tmp_path, capsys) -> None:
+    (tmp_path / "checkpoint.pt").write_bytes(b"garbage")
+    code, out, err = run(["train", "bt_m", f"data.root={datasets / 'orl'}", f"output={tmp_path}", "device=cpu",
+                          "schedule.steps=1", "batch_size=4", "--resume"], capsys)
+    assert code == 1 and "cannot load checkpoint" in err
+    _one_clear_line(err)
+
+
+def test_verify_json_is_json(lfw_dir, capsys) -> None:
+    code, out, err = run(["verify", _face(lfw_dir), _face(lfw_dir), "--json"], capsys)
+    assert code == 0 and json.loads(out)["same"] is True
+
+
+def test_concurrent_landmark_stores_keep_each_others_entries(tmp_path) -> None:
+    """Two evals that loaded the cache before either saved: both sets of landmarks survive."""
+    from lrface.data.facecache import LandmarkStore
+
+    a, b = LandmarkStore("hog", tmp_path), LandmarkStore("hog", tmp_path)
+    a.rows["a" * 40] = np.ones(15)
+    b.rows["b" * 40] = np.full(15, 2.0)
+    a.save()
+    b.save()
+    assert set(LandmarkStore("hog", tmp_path).rows) == {"a" * 40, "b" * 40}
+
+
+def test_unwritable_cache_is_a_warning_and_stale_tmp_is_cleaned(tmp_path, caplog) -> None:
+    import os
+    import time
+
+    from lrface.atomic import update_keyed_npz
+
+    target = tmp_path / "t.npz"
+    stale = tmp_path / ".t.npz.abc.tmp"
+    stale.write_bytes(b"left by a killed writer")
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
+    update_keyed_npz(target, "emb", {"k" * 40: np.ones(4, np.float32)}, 4)
+    assert target.is_file() and not stale.exists()
+    blocked = tmp_path / "file_not_dir"
+    blocked.write_text("x")
+    rows = update_keyed_npz(blocked / "t.npz", "emb", {"k" * 40: np.ones(4, np.float32)}, 4)
+    assert len(rows) == 1 and "cache not written" in caplog.text
+
+
+def test_rotated_photos_are_warned_about(lfw_dir, tmp_path, capsys) -> None:
+    """Sideways: no upright face, the error says which turn finds one; upside down: HOG still fires
+    (weakly), so the result comes with a warning to rotate the image."""
+    Image.open(lfw_dir / LFW).rotate(90).save(tmp_path / "side.jpg")
+    code, out, err = run(["verify", str(tmp_path / "side.jpg"), _face(lfw_dir), "--crop-a", "photo"], capsys)
+    assert code == 1 and "turned 270 degrees clockwise" in err, err
+    Image.open(lfw_dir / LFW).rotate(180).save(tmp_path / "upside.jpg")
+    code, out, err = run(["verify", str(tmp_path / "upside.jpg"), _face(lfw_dir)], capsys)
+    assert "looks upside down" in err and "Traceback" not in err, err
+    code, out, err = run(["verify", _face(lfw_dir), _face(lfw_dir)], capsys)
+    assert code == 0 and "upside down" not in err
+
+
+@pytest.mark.parametrize("payload", [
+    b"\x80\x04c__builtin__\neval\n(S'1+1'\ntR.",  # code execution attempt
+    b"\x80\x04cbuiltins\nbytearray\n(\x8a\x06\x00\x00\x00\x00\x00 tR.",  # bytearray(2**45): 32 TiB
+    b"\x80\x04\x8e\x00\x00\x00\x00\x00\x00\x00\x10.",  # BINBYTES8 claiming 2**60 bytes
+    b"\x80\x04(lp0\n.",  # truncated
+])
+def test_hostile_bin_files_are_refused(tmp_path, payload) -> None:
+    from lrface.data.binset import read_bin
+    from lrface.errors import LrfaceError
+
+    f = tmp_path / "x.bin"
+    f.write_bytes(payload)
+    with pytest.raises(LrfaceError, match="not a valid insightface .bin|expected a"):
+        read_bin(f)
+
+
+def test_resume_from_checkpoint_of_another_model(datasets, tmp_path, capsys) -> None:
+    torch.save({"model": {"nope": torch.zeros(1)}, "head": {}, "optim": {}, "sched": {}, "step": 3},
+               tmp_path / "checkpoint.pt")
+    code, out, err = run(["train", "bt_m", f"data.root={datasets / 'orl'}", f"output={tmp_path}", "device=cpu",
+                          "schedule.steps=1", "batch_size=4", "--resume"], capsys)
+    assert code == 1 and "does not fit this recipe" in err
+    _one_clear_line(err)
