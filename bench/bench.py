@@ -56,6 +56,33 @@ def bench_backbone(n: int = 64) -> None:
     print(f"  ratio batch32/dlib {r32 / rd:.1f}x, batch1/dlib {r1 / rd:.1f}x")
 
 
+def bench_experts(n: int = 64) -> None:
+    """LR experts side by side at batch 32 on 12 px faces: the native-resolution lrnet32 (32 px input,
+    untrained weights: speed does not depend on them) vs the 150 px dlib copy (dlib_lr150)."""
+    from lrface import Recognizer
+    from lrface.degrade import Reduce
+    from lrface.degrade.lowres import to_input
+
+    x = torch.from_numpy(lfw_chips(n)).permute(0, 3, 1, 2).float().div(255)
+    small = Reduce().down(x, 12, "dlib")
+    import tempfile
+
+    from safetensors.torch import save_file
+
+    from lrface import create_model
+
+    with tempfile.TemporaryDirectory() as d:  # speed does not depend on the weights' values
+        save_file(create_model("lrnet32", pretrained=False).state_dict(), f"{d}/lrnet32.safetensors")
+        lrnet = Recognizer("lrnet32", weights=f"{d}/lrnet32.safetensors", device="cpu", batch_size=32)
+    big = Recognizer("dlib_lr150", device="cpu", batch_size=32)
+    r_native = rate(lambda: lrnet.embed_crops(to_input(small, lrnet.input_size[0])), len(x))
+    r_150 = rate(lambda: big.embed_crops(to_input(small, big.input_size[0])), len(x))
+    print(f"LR experts at batch 32 on 12 px LFW faces, {torch.get_num_threads()} threads")
+    print(f"  lrnet32 (32 px input)     : {r_native:8.1f} faces/s")
+    print(f"  dlib_lr150 (150 px input) : {r_150:8.1f} faces/s")
+    print(f"  ratio native / 150 px     : {r_native / r_150:.1f}x")
+
+
 FULL_SWEEP = ["eval", "--dataset", "lfw", "-r", "5,6,7,8,10,12,14,16,20,24,28,40,56,112", "--modes", "cr,er",
               "-p", "btm-stm"]
 
@@ -187,7 +214,8 @@ def bench_gallery(n: int = int(os.environ.get("LRFACE_BENCH_GALLERY", 1_000_000)
         print(f"{label:24s} {build:8.1f} {per:9.3f} {single:9.3f} {np.mean(top == exact):9.4f} {right:10.3f} {rss:8.2f}")
 
 
-SECTIONS = {"backbone": bench_backbone, "train": bench_train, "sweep": bench_sweep, "gallery": bench_gallery}
+SECTIONS = {"backbone": bench_backbone, "experts": bench_experts, "train": bench_train, "sweep": bench_sweep,
+            "gallery": bench_gallery}
 
 
 def main() -> None:

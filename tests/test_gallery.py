@@ -13,6 +13,7 @@ from PIL import Image
 from conftest import run
 from lrface.errors import LrfaceError
 from lrface.gallery import Gallery, fuse_templates, new_gallery
+from lrface.routed import DEFAULT_MODEL
 
 PEOPLE = ["George_W_Bush", "Colin_Powell", "Tony_Blair", "Hugo_Chavez", "Serena_Williams"]
 
@@ -65,7 +66,7 @@ def test_add_remove_info_and_duplicates(people, lfw_dir, tmp_path, capsys) -> No
     assert code == 0 and json.loads(out)["removed"] == {"Colin_Powell": 2}
     code, out, _ = run(["gallery", "info", str(db), "--json"], capsys)
     info = json.loads(out)
-    assert info["identities"] == 5 and info["templates"] == 9 and info["model"] == "dlib_resnet"
+    assert info["identities"] == 5 and info["templates"] == 9 and info["model"] == DEFAULT_MODEL
     code, _, err = run(["gallery", "remove", str(db), "Nobody"], capsys)
     assert code == 1 and "no identity 'Nobody'" in err
 
@@ -108,3 +109,22 @@ def test_fused_template_weights_quality() -> None:
     a, b = np.array([1.0, 0.0], np.float32), np.array([0.0, 1.0], np.float32)
     f = fuse_templates(np.stack([a, b]), np.array([3.0, 1.0]))
     assert np.allclose(f, np.array([3, 1]) / np.sqrt(10), atol=1e-6)
+
+
+def test_vectorised_fusion_matches_per_identity_fusion() -> None:
+    """Gallery.fused() (all identities at once) equals fuse_templates() of each identity's templates."""
+    rng = np.random.default_rng(0)
+    g = Gallery("m", "id", 8)
+    for name in "abcd":
+        k = int(rng.integers(1, 4))
+        e = rng.normal(size=(k, 8)).astype(np.float32)
+        e /= np.linalg.norm(e, axis=1, keepdims=True)
+        g.add(name, e, rng.uniform(8, 112, k), rng.uniform(0.1, 1, k), [f"{name}{i}" for i in range(k)],
+              [f"{name}{i}" for i in range(k)])
+    fused, res = g.fused()
+    for k, name in enumerate("abcd"):
+        sel = g.ident == k
+        assert np.allclose(fused[k], fuse_templates(g.emb[sel], g.quality[sel]), atol=1e-6)
+        assert res[k] == g.r[sel].max()
+    g.remove("b")
+    assert g.fused()[0].shape == (3, 8)

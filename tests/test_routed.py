@@ -107,3 +107,33 @@ def test_default_model_falls_back_without_manifest(tmp_path, monkeypatch, caplog
     monkeypatch.setenv("LRFACE_WEIGHTS", str(tmp_path))
     rec = load_recognizer(device="cpu")
     assert rec.model_name == "dlib_resnet" and DEFAULT_MODEL in caplog.text
+
+
+def _tiny_crop(path, side: int, out) -> str:
+    """The detector's face box of an LFW photo, shrunk to ``side`` px: what a far-away camera sees."""
+    img = load_image(path)
+    left, top, right, bottom = (int(round(v)) for v in detect_faces(img)[0].box)
+    Image.fromarray(img[top:bottom, left:right]).resize((side, side), Image.Resampling.BOX).save(out)
+    return str(out)
+
+
+def test_tiny_crop_vs_photo_end_to_end_with_the_default_model(lfw_dir, tmp_path, capsys) -> None:
+    """`lrface verify tiny.png photo.jpg` with the published default (dlib_routed): the 16 px crop is
+    measured, routed to the LR expert, and decided with the threshold for (its r, the photo's r):
+    Colin Powell's crop matches another photo of him and not George W. Bush."""
+    from conftest import run
+    from lrface.routed import DEFAULT_MODEL
+
+    tiny = _tiny_crop(lfw_dir / "Colin_Powell/Colin_Powell_0002.jpg", 16, tmp_path / "tiny.png")
+    photo = str(lfw_dir / "Colin_Powell/Colin_Powell_0001.jpg")
+    other = str(lfw_dir / "George_W_Bush/George_W_Bush_0001.jpg")
+    code, out, err = run(["verify", tiny, photo, "--json"], capsys)
+    import json
+
+    v = json.loads(out)
+    assert code == 0 and v["model"] == DEFAULT_MODEL and v["same"] is True, (out, err)
+    a, b = v["faces"]
+    assert a["expert"] == "lr" and a["framing"] == "tight" and 18 < a["r"] < 24 and b["expert"] == "hr"
+    assert v["threshold"] < 0.9  # the calibrated (r, 112) threshold, not the HR one
+    code, out, err = run(["verify", tiny, other, "--json"], capsys)
+    assert code == 0 and json.loads(out)["same"] is False

@@ -462,40 +462,57 @@ def publish(run_dir: str, name: str, results: str, train_command: str, data_desc
 @click.option("--hr", "hr_name", default="dlib_resnet", show_default=True, help="HR expert")
 @click.option("--cutoff", default="auto", show_default=True,
               help="r below which faces go to the LR expert; auto = chosen on LFW View 1 pairsDevTrain")
-@click.option("--match-weight", type=click.FloatRange(0, 1), default=0.0, show_default=True,
-              help="weight of the resolution-matched score (the other face brought down to the LR face's r)")
+@click.option("--match-weight", default="auto", show_default=True,
+              help="weight of the resolution-matched score (the other face brought down to the LR face's r), "
+                   "0..1; auto = chosen on LFW View 1 pairsDevTrain")
 @DEVICE_OPT
 @DATA_OPT
-def route(name: str, lr_name: str, hr_name: str, cutoff: str, match_weight: float, device: str,
+def route(name: str, lr_name: str, hr_name: str, cutoff: str, match_weight: str, device: str,
           data_root: str | None) -> None:
     """Publish a routed recognizer NAME (HR expert + LR expert) in weights/manifest.json; then run
     `lrface calibrate --model NAME -r default --save` for its resolution-aware thresholds."""
     from .data.lfw import lfw_pairs
     from .models.published import read_manifest, write_manifest_entry
     from .recognizer import Recognizer
-    from .routed import choose_cutoff
+    from .routed import RoutedRecognizer, choose_cutoff, choose_match_weight
 
+    weight = _auto_or_number(match_weight, "--match-weight", 0.0, 1.0)
+    value = _auto_or_number(cutoff, "--cutoff", 1.0, 112.0)
     if lr_name not in read_manifest():
         raise LrfaceError(f"{lr_name} is not a published model (weights/manifest.json)")
     hr, lr = Recognizer(hr_name, device=device), Recognizer(lr_name, device=device)
     entry: dict[str, Any] = {"kind": "routed", "hr": hr_name, "lr": lr_name,
-                             "match_weight": match_weight,
                              "command": f"lrface route {name} --lr {lr_name} --hr {hr_name} --cutoff {cutoff} "
-                                        f"--match-weight {match_weight:g}"}
-    if cutoff == "auto":
-        value, rows = choose_cutoff(hr, lr, lfw_pairs(data_root, "pairsDevTrain.txt"))
+                                        f"--match-weight {match_weight}"}
+    dev_train = lfw_pairs(data_root, "pairsDevTrain.txt") if value is None or weight is None else None
+    if value is None:
+        value, rows = choose_cutoff(hr, lr, dev_train)
         click.echo("cross-resolution accuracy on LFW pairsDevTrain (HR image vs the other at r):")
         for row in rows:
             click.echo(f"  r = {row['r']:>4g}: HR expert {100 * row['hr']:6.2f}  LR expert {100 * row['lr']:6.2f}")
         entry["cutoff_table"] = rows
-    else:
-        try:
-            value = float(cutoff)
-        except ValueError:
-            raise LrfaceError(f"bad --cutoff {cutoff!r}: a number or auto") from None
-    entry["cutoff"] = value
+    if weight is None:
+        weight, rows = choose_match_weight(RoutedRecognizer(hr, lr, value), dev_train)
+        click.echo("routed, mean cross-resolution accuracy below the cut-off on pairsDevTrain per match weight:")
+        for row in rows:
+            click.echo(f"  w = {row['w']:.2f}: {100 * row['accuracy']:6.2f}")
+        entry["match_weight_table"] = rows
+    entry["cutoff"], entry["match_weight"] = value, weight
     write_manifest_entry(name, entry)
     click.echo(f"{name}: faces with r < {value:g} go to {lr_name}, the others to {hr_name} (weights/manifest.json)")
+
+
+def _auto_or_number(text: str, option: str, low: float, high: float) -> float | None:
+    """None for ``auto``, else a finite number in [low, high] (a bad value is a usage error)."""
+    if text == "auto":
+        return None
+    try:
+        v = float(text)
+    except ValueError:
+        v = float("nan")
+    if not (math.isfinite(v) and low <= v <= high):
+        raise click.BadParameter(f"{text!r}: auto or a number in {low:g}..{high:g}", param_hint=option)
+    return v
 
 
 NOT_IDENTIFIED = 3  # exit status of `identify` when no probe matched anyone in the gallery

@@ -185,3 +185,29 @@ def choose_cutoff(hr: Recognizer, lr: Recognizer, pairs, grid: Sequence[int] = C
             break
         cutoff = row["r"]
     return cutoff, rows
+
+
+MATCH_WEIGHTS = (0.0, 0.25, 0.5, 0.75)
+MATCH_RS = (6, 8, 10, 12, 16, 20)
+
+
+def choose_match_weight(routed: RoutedRecognizer, pairs, weights: Sequence[float] = MATCH_WEIGHTS,
+                        rs: Sequence[int] = MATCH_RS,
+                        reduce: Reduce | None = None) -> tuple[float, list[dict[str, float]]]:
+    """The weight of the resolution-matched score from non-test pairs: mean cross-resolution accuracy
+    (both orders, best threshold) over the grid r routed to the LR expert; the best weight wins."""
+    from .eval.embeddings import Embedder
+    from .eval.metrics import best_threshold
+    from .eval.verification import VerificationEval
+
+    ev = VerificationEval(Embedder(routed, reduce or Reduce()), pairs)
+    same = np.concatenate([pairs.same, pairs.same])
+    low = [r for r in rs if routed.expert_for(r) == LR] or list(rs)
+    rows = []
+    for w in weights:
+        routed.match_weight = float(w)
+        accs = [best_threshold(np.concatenate(ev.run("cr", int(r)).scores), same)[1] for r in low]
+        rows.append({"w": float(w), "accuracy": float(np.mean(accs)), **{f"r{r}": a for r, a in zip(low, accs)}})
+    best = max(rows, key=lambda row: row["accuracy"])["w"]
+    routed.match_weight = best
+    return best, rows
