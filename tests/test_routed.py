@@ -137,3 +137,28 @@ def test_tiny_crop_vs_photo_end_to_end_with_the_default_model(lfw_dir, tmp_path,
     assert v["threshold"] < 0.9  # the calibrated (r, 112) threshold, not the HR one
     code, out, err = run(["verify", tiny, other, "--json"], capsys)
     assert code == 0 and json.loads(out)["same"] is False
+
+
+def test_cutoff_and_match_weight_selection_on_dev_pairs(datasets) -> None:
+    """`lrface route`'s choices on 60 pairsDevTrain pairs with the published experts: the cut-off follows
+    its rule over the table, each table entry is the pooled best-threshold CR accuracy, and the chosen
+    match weight is the best row and is left set on the recognizer."""
+    from lrface.data.lfw import lfw_pairs
+    from lrface.eval.embeddings import Embedder
+    from lrface.eval.metrics import best_threshold
+    from lrface.eval.verification import VerificationEval
+    from lrface.routed import choose_cutoff, choose_match_weight
+
+    dev = lfw_pairs(datasets, "pairsDevTrain.txt")
+    pairs = dev.subset(np.isin(np.arange(len(dev)), np.r_[0:30, len(dev) - 30:len(dev)]), "dev60")
+    hr, lr = Recognizer("dlib_resnet", device="cpu"), Recognizer("dlib_lr150", device="cpu")
+    cutoff, rows = choose_cutoff(hr, lr, pairs, grid=(12, 40))
+    ev = VerificationEval(Embedder(hr, Reduce(), progress=False), pairs)
+    s = np.concatenate(ev.run("cr", 12).scores)
+    assert rows[0]["hr"] == best_threshold(s, np.concatenate([pairs.same, pairs.same]))[1]
+    wins = [row["hr"] >= row["lr"] for row in rows]
+    assert cutoff == (12.0 if all(wins) else 40.0 if wins[1] else 41.0)
+    routed = RoutedRecognizer(hr, lr, 24)
+    w, table = choose_match_weight(routed, pairs, weights=(0.0, 0.5), rs=(8, 40))
+    assert [row["w"] for row in table] == [0.0, 0.5] and set(table[0]) == {"w", "accuracy", "r8"}
+    assert w == max(table, key=lambda row: row["accuracy"])["w"] and routed.match_weight == w

@@ -42,6 +42,15 @@ class Device(click.ParamType):
         return value
 
 
+class AutoOrFloat(FiniteFloat):
+    """``auto`` (None: chosen from data) or a finite number in the range."""
+
+    name = "auto|number"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        return None if value in (None, "auto") else super().convert(value, param, ctx)
+
+
 POSITIVE = click.IntRange(min=1)
 SCORE = FiniteFloat(-1.0, 1.0)  # cosine-similarity thresholds
 MODEL_OPT = click.option("--model", "-m", default=DEFAULT_MODEL, show_default=True, help="registered model name")
@@ -77,8 +86,9 @@ def models(as_json: bool) -> None:
                           f"{' (default)' if name == DEFAULT_MODEL else ''}")
     if as_json:
         _echo_json([{"name": k, "description": v} for k, v in rows.items()])
-    for name, text in ([] if as_json else rows.items()):
-        click.echo(f"{name:20s} {text}")
+    else:
+        for name, text in rows.items():
+            click.echo(f"{name:20s} {text}")
 
 
 def _face_line(label: str, face: Any, expert: str) -> str:
@@ -460,14 +470,14 @@ def publish(run_dir: str, name: str, results: str, train_command: str, data_desc
 @click.argument("name")
 @click.option("--lr", "lr_name", required=True, help="published LR expert (a model in weights/manifest.json)")
 @click.option("--hr", "hr_name", default="dlib_resnet", show_default=True, help="HR expert")
-@click.option("--cutoff", default="auto", show_default=True,
+@click.option("--cutoff", default="auto", show_default=True, type=AutoOrFloat(1.0, 112.0),
               help="r below which faces go to the LR expert; auto = chosen on LFW View 1 pairsDevTrain")
-@click.option("--match-weight", default="auto", show_default=True,
+@click.option("--match-weight", default="auto", show_default=True, type=AutoOrFloat(0.0, 1.0),
               help="weight of the resolution-matched score (the other face brought down to the LR face's r), "
                    "0..1; auto = chosen on LFW View 1 pairsDevTrain")
 @DEVICE_OPT
 @DATA_OPT
-def route(name: str, lr_name: str, hr_name: str, cutoff: str, match_weight: str, device: str,
+def route(name: str, lr_name: str, hr_name: str, cutoff: float | None, match_weight: float | None, device: str,
           data_root: str | None) -> None:
     """Publish a routed recognizer NAME (HR expert + LR expert) in weights/manifest.json; then run
     `lrface calibrate --model NAME -r default --save` for its resolution-aware thresholds."""
@@ -476,14 +486,14 @@ def route(name: str, lr_name: str, hr_name: str, cutoff: str, match_weight: str,
     from .recognizer import Recognizer
     from .routed import RoutedRecognizer, choose_cutoff, choose_match_weight
 
-    weight = _auto_or_number(match_weight, "--match-weight", 0.0, 1.0)
-    value = _auto_or_number(cutoff, "--cutoff", 1.0, 112.0)
+    value, weight = cutoff, match_weight
     if lr_name not in read_manifest():
         raise LrfaceError(f"{lr_name} is not a published model (weights/manifest.json)")
     hr, lr = Recognizer(hr_name, device=device), Recognizer(lr_name, device=device)
     entry: dict[str, Any] = {"kind": "routed", "hr": hr_name, "lr": lr_name,
-                             "command": f"lrface route {name} --lr {lr_name} --hr {hr_name} --cutoff {cutoff} "
-                                        f"--match-weight {match_weight}"}
+                             "command": f"lrface route {name} --lr {lr_name} --hr {hr_name} "
+                                        f"--cutoff {'auto' if cutoff is None else f'{cutoff:g}'} "
+                                        f"--match-weight {'auto' if match_weight is None else f'{match_weight:g}'}"}
     dev_train = lfw_pairs(data_root, "pairsDevTrain.txt") if value is None or weight is None else None
     if value is None:
         value, rows = choose_cutoff(hr, lr, dev_train)
@@ -500,19 +510,6 @@ def route(name: str, lr_name: str, hr_name: str, cutoff: str, match_weight: str,
     entry["cutoff"], entry["match_weight"] = value, weight
     write_manifest_entry(name, entry)
     click.echo(f"{name}: faces with r < {value:g} go to {lr_name}, the others to {hr_name} (weights/manifest.json)")
-
-
-def _auto_or_number(text: str, option: str, low: float, high: float) -> float | None:
-    """None for ``auto``, else a finite number in [low, high] (a bad value is a usage error)."""
-    if text == "auto":
-        return None
-    try:
-        v = float(text)
-    except ValueError:
-        v = float("nan")
-    if not (math.isfinite(v) and low <= v <= high):
-        raise click.BadParameter(f"{text!r}: auto or a number in {low:g}..{high:g}", param_hint=option)
-    return v
 
 
 NOT_IDENTIFIED = 3  # exit status of `identify` when no probe matched anyone in the gallery
@@ -620,16 +617,13 @@ def _mitm_setup(rec: Any, g: Any, folder: str | None, scales: str, degradations:
 
 
 def _mitm_search(mitm: Any, face: Any, g: Any, rec: Any, top_k: int, threshold: float | None) -> Any:
-    from .gallery import Match, SearchResult
+    from .gallery import Match, SearchResult, top_identities
     from .match import mitm_scores
 
     matcher, cs = mitm
     small = _probe_small(face, matcher.rec.input_size[0])
     sim = mitm_scores(matcher, [small], cs.crops, cs.keys, small.shape[0])[0]
-    best: dict[int, float] = {}
-    for lab, sc in zip(g.ident, sim):
-        best[int(lab)] = max(best.get(int(lab), -np.inf), float(sc))
-    ranked = sorted(best.items(), key=lambda kv: -kv[1])[:top_k]
+    ranked = top_identities(g.ident, sim, top_k)
     return SearchResult([Match(g.names[i], s, threshold) for i, s in ranked], face.r)
 
 

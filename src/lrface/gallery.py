@@ -51,6 +51,14 @@ def fuse_templates(emb: np.ndarray, weights: np.ndarray | None = None) -> np.nda
     return (f / max(float(np.linalg.norm(f)), 1e-12)).astype(np.float32)
 
 
+def top_identities(idents: np.ndarray, scores: np.ndarray, k: int) -> list[tuple[int, float]]:
+    """The ``k`` best identities of scored templates, each by its best template: (identity, score)."""
+    best: dict[int, float] = {}
+    for ident, sc in zip(idents, scores):
+        best[int(ident)] = max(best.get(int(ident), -np.inf), float(sc))
+    return sorted(best.items(), key=lambda kv: -kv[1])[:k]
+
+
 @dataclass
 class Match:
     name: str
@@ -210,14 +218,7 @@ class Gallery:
             counts = np.bincount(self.ident)
             kk = min(len(self.ident), k * int(counts.max()))
             scores, idx = self.index("templates").search(probes, kk)
-            rows = []
-            for ir, sr in zip(idx, scores):
-                best: dict[int, float] = {}
-                for i, s in zip(ir, sr):
-                    if i >= 0:
-                        ident = int(self.ident[i])
-                        best[ident] = max(best.get(ident, -np.inf), float(s))
-                rows.append(sorted(best.items(), key=lambda kv: -kv[1])[:k])
+            rows = [top_identities(self.ident[ir[ir >= 0]], sr[ir >= 0], k) for ir, sr in zip(idx, scores)]
         out = []
         for row, pr in zip(rows, probe_r):
             matches = []
@@ -235,27 +236,14 @@ class Gallery:
                  batch_size: int = 32) -> Iterator[tuple[str, Any, "SearchResult | None"]]:
         """Identify probe images (paths, arrays or PIL images), embedded in batches: yields (source,
         prepared face or the reason it was skipped, result or None)."""
-        from .recognizer import iter_prepared
+        from .recognizer import embedded_batches
 
         self.check_recognizer(rec)
-        batch: list[tuple[Any, Any]] = []
-
-        def flush() -> list[tuple[str, Any, SearchResult | None]]:
-            found = self.search(rec.embed_faces([f for _, f in batch]), [f.r for _, f in batch], rec, k, over,
-                                threshold)
-            out = [(str(p), f, r) for (p, f), r in zip(batch, found)]
-            batch.clear()
-            return out
-
-        for p, face in iter_prepared(rec, images, aligned, framing):
-            if isinstance(face, str):
-                yield str(p), face, None
-                continue
-            batch.append((p, face))
-            if len(batch) >= batch_size:
-                yield from flush()
-        if batch:
-            yield from flush()
+        for bad, ok, emb in embedded_batches(rec, images, aligned, framing, batch_size):
+            yield from ((p, reason, None) for p, reason in bad)
+            if ok:
+                found = self.search(emb, [f.r for _, f in ok], rec, k, over, threshold)
+                yield from ((p, f, r) for (p, f), r in zip(ok, found))
 
     # ---- persistence
     def save(self, path: str | Path) -> None:
@@ -340,30 +328,23 @@ def enroll(gallery: Gallery, rec: Any, items: Sequence[tuple[str, Path]], framin
     from tqdm import tqdm
 
     from .data.facecache import content_key
-    from .recognizer import iter_prepared
+    from .recognizer import embedded_batches
 
     report = EnrollReport()
     by_name: dict[str, list[Path]] = {}
     for name, path in items:
         by_name.setdefault(name, []).append(Path(path))
 
-    bar = tqdm(total=len(items), desc="enrol", unit="img", disable=not progress)
-    for name, paths in by_name.items():
-        faces, files = [], []
-        for p, face in iter_prepared(rec, paths, framing=framing):
-            bar.update(1)
-            if isinstance(face, str):
-                report.refused.append((str(p), face))
-                continue
-            faces.append(face)
-            files.append(p)
-        if not faces:
-            continue
-        emb = np.concatenate([rec.embed_faces(faces[i : i + batch_size]) for i in range(0, len(faces), batch_size)])
-        qual = [quality(f.r, sharpness(f.crop)) for f in faces]
-        keys = [content_key(p) for p in files]
-        n = gallery.add(name, emb, [f.r for f in faces], qual, [str(p) for p in files], keys)
-        report.added += n
-        report.skipped_duplicates += len(faces) - n
-    bar.close()
+    with tqdm(total=len(items), desc="enrol", unit="img", disable=not progress) as bar:
+        for name, paths in by_name.items():
+            for bad, ok, emb in embedded_batches(rec, paths, framing=framing, batch_size=batch_size):
+                bar.update(len(bad) + len(ok))
+                report.refused += bad
+                if not ok:
+                    continue
+                faces = [f for _, f in ok]
+                n = gallery.add(name, emb, [f.r for f in faces], [quality(f.r, sharpness(f.crop)) for f in faces],
+                                [p for p, _ in ok], [content_key(p) for p, _ in ok])
+                report.added += n
+                report.skipped_duplicates += len(ok) - n
     return report

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -374,27 +374,35 @@ def embed_paths(rec: FaceRecognizer, paths: Sequence[Path], aligned: bool = Fals
     names: list[str] = []
     embs: list[np.ndarray] = []
     failed: list[tuple[str, str]] = []
-    batch: list[PreparedFace] = []
-
-    def flush() -> None:
-        if batch:
-            embs.append(rec.embed_faces(batch))
-            good.extend(batch)
-            batch.clear()
-
-    for p, face in tqdm(iter_prepared(rec, paths, aligned, framing), total=len(paths), desc="embed", unit="img",
-                        disable=not progress):
-        if isinstance(face, str):
-            failed.append((str(p), face))
-            continue
-        names.append(str(p))
-        batch.append(face)
-        if len(batch) >= batch_size:
-            flush()
-    flush()
+    with tqdm(total=len(paths), desc="embed", unit="img", disable=not progress) as bar:
+        for bad, ok, emb in embedded_batches(rec, paths, aligned, framing, batch_size):
+            failed += bad
+            names += [p for p, _ in ok]
+            good += [f for _, f in ok]
+            embs.append(emb)
+            bar.update(len(bad) + len(ok))
     emb = np.concatenate(embs) if embs else np.zeros((0, rec.embedding_dim), np.float32)
     return EmbeddedSet(names, emb, np.array([f.r for f in good], np.float32),
                        [rec.expert_for_face(f) for f in good], failed)
+
+
+def embedded_batches(rec: FaceRecognizer, images: Iterable, aligned: bool = False, framing: str = "auto",
+                     batch_size: int = 32) -> Iterator[tuple[list[tuple[str, str]], list[tuple[str, PreparedFace]],
+                                                             np.ndarray]]:
+    """Prepare images one by one and embed them ``batch_size`` at a time: yields (skipped (source,
+    reason), prepared (source, face), their embeddings) per batch; a bad image never stops the rest."""
+    bad: list[tuple[str, str]] = []
+    ok: list[tuple[str, PreparedFace]] = []
+    for p, face in iter_prepared(rec, images, aligned, framing):
+        if isinstance(face, str):
+            bad.append((str(p), face))
+        else:
+            ok.append((str(p), face))
+        if len(ok) >= batch_size:
+            yield bad, ok, rec.embed_faces([f for _, f in ok])
+            bad, ok = [], []
+    if bad or ok:
+        yield bad, ok, rec.embed_faces([f for _, f in ok])
 
 
 def iter_prepared(rec: FaceRecognizer, paths: Iterable[Path], aligned: bool = False,

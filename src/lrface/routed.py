@@ -165,20 +165,13 @@ def choose_cutoff(hr: Recognizer, lr: Recognizer, pairs, grid: Sequence[int] = C
     r, both orders, best threshold) of the HR expert and of the LR expert at each grid r; the
     cut-off is the smallest grid r from which the HR expert is at least as accurate at every larger r."""
     from .eval.embeddings import Embedder
-    from .eval.metrics import best_threshold
     from .eval.verification import VerificationEval
 
     reduce = reduce or Reduce()
     ev_hr = VerificationEval(Embedder(hr, reduce), pairs)
-    routed = RoutedRecognizer(hr, lr, cutoff=float("inf"))
-    ev_lr = VerificationEval(Embedder(routed, reduce), pairs)
-    rows = []
-    for r in grid:
-        accs = {}
-        for name, ev in (("hr", ev_hr), ("lr", ev_lr)):
-            s = np.concatenate(ev.run("cr", int(r)).scores)
-            accs[name] = best_threshold(s, np.concatenate([pairs.same, pairs.same]))[1]
-        rows.append({"r": float(r), "hr": accs["hr"], "lr": accs["lr"]})
+    ev_lr = VerificationEval(Embedder(RoutedRecognizer(hr, lr, cutoff=float("inf")), reduce), pairs)
+    rows = [{"r": float(r), "hr": ev_hr.pooled_accuracy("cr", int(r)), "lr": ev_lr.pooled_accuracy("cr", int(r))}
+            for r in grid]
     cutoff = float(grid[-1]) + 1
     for row in reversed(rows):
         if row["hr"] < row["lr"]:
@@ -197,16 +190,14 @@ def choose_match_weight(routed: RoutedRecognizer, pairs, weights: Sequence[float
     """The weight of the resolution-matched score from non-test pairs: mean cross-resolution accuracy
     (both orders, best threshold) over the grid r routed to the LR expert; the best weight wins."""
     from .eval.embeddings import Embedder
-    from .eval.metrics import best_threshold
     from .eval.verification import VerificationEval
 
     ev = VerificationEval(Embedder(routed, reduce or Reduce()), pairs)
-    same = np.concatenate([pairs.same, pairs.same])
     low = [r for r in rs if routed.expert_for(r) == LR] or list(rs)
     rows = []
     for w in weights:
         routed.match_weight = float(w)
-        accs = [best_threshold(np.concatenate(ev.run("cr", int(r)).scores), same)[1] for r in low]
+        accs = [ev.pooled_accuracy("cr", int(r)) for r in low]
         rows.append({"w": float(w), "accuracy": float(np.mean(accs)), **{f"r{r}": a for r, a in zip(low, accs)}})
     best = max(rows, key=lambda row: row["accuracy"])["w"]
     routed.match_weight = best

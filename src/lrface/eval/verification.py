@@ -12,7 +12,7 @@ from ..degrade import REFERENCE, Resolution, resolution_label, resolution_value
 from ..errors import LrfaceError
 from ..recognizer import Recognizer
 from .embeddings import Embedder
-from .metrics import accuracy, auc, eer, kfold_accuracy, tar_at_far
+from .metrics import accuracy, auc, best_threshold, eer, kfold_accuracy, tar_at_far
 
 FARS = (1e-1, 1e-2, 1e-3)
 MODES = ("hr", "cr", "cr1", "er")  # cr = both orders averaged (Knoche); cr1 = only the second image reduced
@@ -140,6 +140,12 @@ class VerificationEval:
         sides = {"hr": [(full, full)], "er": [(r, r)], "cr1": [(full, r)], "cr": [(r, full), (full, r)]}[mode]
         orders = [self.scores(a, b) for a, b in sides]
         return summarize(self.pairs.name, mode, resolution_label(r), orders, self.pairs, self._thresholds(sides))
+
+    def pooled_accuracy(self, mode: str, r: Resolution = REFERENCE) -> float:
+        """Best-threshold accuracy over every order of ``mode`` at ``r`` pooled (model selection on
+        non-test pairs)."""
+        orders = self.run(mode, r).scores
+        return best_threshold(np.concatenate(orders), np.tile(self.pairs.same, len(orders)))[1]
 
     def run_protocol(self, name: str, resolutions: np.ndarray) -> VerificationResult:
         """A per-image resolution list in pairs order (even = first image, odd = second)."""
