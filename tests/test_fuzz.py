@@ -75,6 +75,18 @@ ARG_CASES = {  # exit 2: refused at the edge, before any work
     "eval-id zero repeats": ["eval-id", "-d", "{data}/orl", "--repeats", "0"],
     "make-protocol zero pairs": ["make-protocol", "--pairs", "0", "--range", "5-40", "-o", "{tmp}/p.csv"],
     "train-sr zero steps": ["train-sr", "--scale", "4", "--steps", "0"],
+    "train-sr nan identity weight": ["train-sr", "--scale", "4", "--identity-weight", "nan"],
+    "train-sr scale 3": ["train-sr", "--scale", "3"],
+    "detect typo detector": ["detect", "{face}", "--detector", "centreface"],
+    "detect nan min-r": ["detect", "{face}", "--min-r", "nan"],
+    "scan every 0": ["scan", "{tmp}/v.avi", "--every", "0"],
+    "scan out is a file": ["scan", "{face}", "-o", "{face}"],
+    "scan nan threshold": ["scan", "{tmp}/v.avi", "-t", "nan"],
+    "make-test-video one frame": ["make-test-video", "--frames", "1", "-o", "{tmp}/v"],
+    "eval-detect unknown detector": ["eval-detect", "--detectors", "hog,nope"],
+    "eval-sr bad sizes": ["eval-sr", "--sizes", "7,x"],
+    "identify all faces with mitm": ["identify", "-g", "{lfw}/Colin_Powell", "-p", "{face}", "--all-faces",
+                                     "--method", "mitm"],
 }
 
 DATA_CASES = {  # exit 1: the data is bad, one line says which and why
@@ -104,6 +116,12 @@ DATA_CASES = {  # exit 1: the data is bad, one line says which and why
     "train negative steps": ["train", "bt_m", "schedule.steps=-1"],
     "train unknown backbone": ["train", "bt_m", "model.name=resnet9000"],
     "make-protocol reversed range": ["make-protocol", "--range", "40-5", "-o", "{tmp}/p.csv"],
+    "detect only bad files": ["detect", "{bad}/empty.jpg", "{bad}/text.jpg"],
+    "scan missing video": ["scan", "{tmp}/none.avi", "-o", "{tmp}/s"],
+    "scan text as video": ["scan", "{bad}/text.jpg", "-o", "{tmp}/s"],
+    "scan empty folder": ["scan", "{tmp}", "-o", "{tmp}/s"],
+    "scan with a garbage gallery": ["scan", "{tmp}", "--gallery", "{bad}/gallery.lrg", "-o", "{tmp}/s"],
+    "eval-detect missing benchmark": ["eval-detect", "--bench", "{tmp}/nobench"],
 }
 
 

@@ -57,8 +57,10 @@ MODEL_OPT = click.option("--model", "-m", default=DEFAULT_MODEL, show_default=Tr
 WEIGHTS_OPT = click.option("--weights", type=click.Path(dir_okay=False), default=None, help="safetensors weights to load")
 DEVICE_OPT = click.option("--device", default="auto", show_default=True, type=Device(), help="auto, cpu, cuda, cuda:1 ...")
 ALIGNED_OPT = click.option("--aligned", is_flag=True, help="inputs are already face crops (no detection)")
-DETECTOR_OPT = click.option("--detector", default="hog", show_default=True, type=click.Choice(["hog", "mmod"]),
-                            help="dlib HOG (fast) or MMOD CNN (slower, more poses)")
+DETECTOR_CHOICES = ["auto", "hog", "mmod", "centerface", "yunet"]
+DETECTOR_OPT = click.option("--detector", default="auto", show_default=True, type=click.Choice(DETECTOR_CHOICES),
+                            help="auto: dlib HOG, CenterFace when HOG finds no face (small faces); hog; mmod (dlib "
+                                 "CNN); centerface (faces from about 10 px); yunet")
 DATA_OPT = click.option("--data-root", envvar="LRFACE_DATA", default=None,
                         help="dataset root (default: $LRFACE_DATA or ../shared/datasets)")
 
@@ -93,7 +95,10 @@ def models(as_json: bool) -> None:
 
 def _face_line(label: str, face: Any, expert: str) -> str:
     if face.framing == "photo":
-        what = f"face {face.face_px:.0f} px wide, {face.eye_px:.0f} px between the eyes"
+        b = face.box
+        where = f" at {b[0]:.0f},{b[1]:.0f}-{b[2]:.0f},{b[3]:.0f}" if b is not None else ""
+        many = f" (largest of {face.n_faces})" if face.n_faces > 1 else ""
+        what = f"face{where}{many}: {face.face_px:.0f} px wide, {face.eye_px:.0f} px between the eyes"
     else:
         what = f"{face.framing} crop {face.face_px:.0f} px"
     return f"{label}: {what}, resolution r = {face.r:.0f}, {expert.upper()} expert"
@@ -101,7 +106,8 @@ def _face_line(label: str, face: Any, expert: str) -> str:
 
 def _face_json(face: Any, expert: str) -> dict[str, Any]:
     return {"source": face.source, "framing": face.framing, "face_px": face.face_px, "eye_px": face.eye_px,
-            "r": round(face.r, 2), "expert": expert, "n_faces": face.n_faces}
+            "r": round(face.r, 2), "expert": expert, "n_faces": face.n_faces,
+            "box": None if face.box is None else [round(v, 1) for v in face.box]}
 
 
 CROP_HELP = ("auto (detect; a small image with no detectable face is taken as a tight crop), photo (detect), "
@@ -545,10 +551,12 @@ def _echo_json(obj: Any) -> None:
 @WEIGHTS_OPT
 @DEVICE_OPT
 @ALIGNED_OPT
+@click.option("--all-faces", is_flag=True, help="identify every detected face of each probe photo, not only the largest")
+@DETECTOR_OPT
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object per probe")
 def identify(db: str | None, gallery: str | None, probe: str, framing: str, top_k: int, over: str,
              threshold: float | None, method: str, fusion: str, scales: str, degradations: int, model: str,
-             weights: str | None, device: str, aligned: bool, as_json: bool) -> None:
+             weights: str | None, device: str, aligned: bool, all_faces: bool, detector: str, as_json: bool) -> None:
     """Who is in PROBE? Top-k identities with scores and an open-set decision (unknown below the
     threshold for the two faces' resolutions). Exit status 0 when a probe was identified, 3 when none."""
     from .gallery import Gallery, enroll, identity_items, new_gallery
@@ -556,17 +564,20 @@ def identify(db: str | None, gallery: str | None, probe: str, framing: str, top_
     from .recognizer import iter_prepared
     from .routed import load_recognizer
 
+    if all_faces and (method == "mitm" or aligned or framing not in ("auto", "photo")):
+        raise click.UsageError("--all-faces detects faces in photos: it takes neither --method mitm, --aligned nor a "
+                               "crop framing")
     if (db is None) == (gallery is None):
         raise LrfaceError("give either --db (a gallery file) or --gallery (a folder of identity folders)")
     if method == "mitm" and gallery is None:
         raise LrfaceError("--method mitm needs --gallery (it degrades the gallery images themselves)")
     if db is not None:
         g = Gallery.load(db)
-        rec = load_recognizer(g.model, None, device) if model == DEFAULT_MODEL and weights is None else \
-            load_recognizer(model, weights, device)
+        rec = load_recognizer(g.model, None, device, detector=detector) if model == DEFAULT_MODEL and weights is None \
+            else load_recognizer(model, weights, device, detector=detector)
         g.check_recognizer(rec)
     else:
-        rec = load_recognizer(model, weights, device)
+        rec = load_recognizer(model, weights, device, detector=detector)
         g = new_gallery(rec)
         rep = enroll(g, rec, identity_items(gallery), progress=False)
         _report_refused(rep.refused, "gallery image(s)")
@@ -575,7 +586,9 @@ def identify(db: str | None, gallery: str | None, probe: str, framing: str, top_
     probe_paths = [Path(probe)] if Path(probe).is_file() else list_images(probe)
     if not probe_paths:
         raise LrfaceError(f"no probe images at {probe}")
-    if method == "mitm":
+    if all_faces:
+        results = _all_faces(rec, g, probe_paths, top_k, over, threshold)
+    elif method == "mitm":
         mitm = _mitm_setup(rec, g, gallery, scales, degradations, fusion)
         results: Any = ((str(p), f, None if isinstance(f, str) else _mitm_search(mitm, f, g, rec, top_k, threshold))
                         for p, f in iter_prepared(rec, probe_paths, aligned, framing))
@@ -587,16 +600,35 @@ def identify(db: str | None, gallery: str | None, probe: str, framing: str, top_
             click.echo(f"{path}: skipped ({face})", err=True)
             continue
         identified += res.identity is not None
+        box = None if face.box is None else [round(v, 1) for v in face.box]
         if as_json:
-            _echo_json({"probe": str(path), "expert": rec.expert_for_face(face), **res.to_dict()})
+            _echo_json({"probe": str(path), "expert": rec.expert_for_face(face), "box": box, "n_faces": face.n_faces,
+                        **res.to_dict()})
             continue
         verdict = res.identity if res.identity is not None else "unknown"
-        click.echo(f"{path}: {verdict} (r = {face.r:.0f}, {rec.expert_for_face(face).upper()} expert)")
+        where = "" if box is None else f", face at {box[0]:.0f},{box[1]:.0f}-{box[2]:.0f},{box[3]:.0f}" + \
+            (f" (largest of {face.n_faces})" if face.n_faces > 1 and not all_faces else "")
+        click.echo(f"{path}: {verdict} (r = {face.r:.0f}, {rec.expert_for_face(face).upper()} expert{where})")
         for rank, m in enumerate(res.matches, 1):
             thr = "" if m.threshold is None else f"  (threshold {m.threshold:.4f})"
             click.echo(f"  {rank}. {m.name:30s} {m.score:.4f}{thr if rank == 1 else ''}")
     if not identified:
         sys.exit(NOT_IDENTIFIED)
+
+
+def _all_faces(rec: Any, g: Any, paths: list[Path], top_k: int, over: str, threshold: float | None) -> Any:
+    """(path, face or reason, result) for every detected face of every probe photo."""
+    for p in paths:
+        try:
+            faces = rec.prepare_all(p)
+        except LrfaceError as e:
+            yield str(p), str(e).removeprefix(f"{p}: "), None
+            continue
+        if not faces:
+            yield str(p), "no face found", None
+            continue
+        for f, res in zip(faces, g.search(rec.embed_faces(faces), [f.r for f in faces], rec, top_k, over, threshold)):
+            yield str(p), f, res
 
 
 def _mitm_setup(rec: Any, g: Any, folder: str | None, scales: str, degradations: int, fusion: str) -> Any:
@@ -613,7 +645,7 @@ def _mitm_setup(rec: Any, g: Any, folder: str | None, scales: str, degradations:
     cfg = MitmConfig(scales=scale_t, degradations=degradations, fusion=fusion)
     hr = getattr(rec, "hr", rec)  # MITM matches in the HR expert's space
     cs = aligned_crops([Path(p) for p in g.sources], hr.style, hr.input_size[0], progress=False)
-    return MitmMatcher(hr, cfg), cs
+    return MitmMatcher(hr, cfg, expert=getattr(rec, "lr", None)), cs
 
 
 def _mitm_search(mitm: Any, face: Any, g: Any, rec: Any, top_k: int, threshold: float | None) -> Any:
@@ -794,54 +826,262 @@ def export_onnx(model: str, out: str, weights: str | None, as_json: bool) -> Non
 
 @cli.command("train-sr")
 @click.option("--scale", type=click.Choice(["2", "4", "8"]), required=True)
-@click.option("--steps", default=1500, show_default=True, type=POSITIVE)
-@click.option("--batch", default=16, show_default=True, type=POSITIVE)
-@click.option("--dataset", default="celeba-subset", show_default=True, help="identity folders under the data root")
-@click.option("--out", "-o", default=None, help="weights file (default weights/face_sr_x{scale}.safetensors)")
+@click.option("--steps", default=3000, show_default=True, type=POSITIVE)
+@click.option("--batch", default=64, show_default=True, type=POSITIVE)
+@click.option("--lr", "learning_rate", default=5e-4, show_default=True, type=FiniteFloat(0.0, 1.0, min_open=True))
+@click.option("--identity-weight", default=1.0, show_default=True, type=FiniteFloat(0.0, 100.0),
+              help="weight of 1 - cos(HR expert(SR), HR expert(HR))")
+@click.option("--pixel-weight", default=0.5, show_default=True, type=FiniteFloat(0.0, 100.0), help="weight of the L1 term")
+@click.option("--distill", "distill_file", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="distillation set file (default: build or reuse the cached one of celeba-subset + utkface/aligned)")
+@click.option("--teacher-weights", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="dlib_resnet weights as safetensors (default: converted from face_recognition_models)")
+@click.option("--out", "-o", default=None, help="weights file (default weights/face_sr_x{scale}.safetensors, recorded "
+                                                "in the manifest)")
+@click.option("--seed", default=0, show_default=True)
+@DEVICE_OPT
 @DATA_OPT
-def train_sr_cmd(scale: str, steps: int, batch: int, dataset: str, out: str | None, data_root: str | None) -> None:
-    """Train the face super-resolution network (EDSR-style, L1) on aligned CelebA-subset crops."""
-    from .data.facecache import aligned_crops
-    from .data.identities import read_identity_folders
-    from .match.sr import sr_weights_path, train_sr
-    from .paths import data_root as root_of
+def train_sr_cmd(scale: str, steps: int, batch: int, learning_rate: float, identity_weight: float, pixel_weight: float,
+                 distill_file: str | None, teacher_weights: str | None, out: str | None, seed: int, device: str,
+                 data_root: str | None) -> None:
+    """Train identity-preserving face SR (EDSR-style): L1 + feature distance to the HR expert's
+    embedding of the HR face, on realistic LR versions of celeba-subset + utkface chips."""
+    from .atomic import atomic_write_text
+    from .data.distill import build_distill_set, load_distill_set
+    from .match.sr import SRTrainConfig, sr_weights_path, train_sr
+    from .models import create_model
+    from .recognizer import resolve_device
 
-    root = Path(dataset) if Path(dataset).is_absolute() else root_of(data_root) / dataset
-    if "lfw" in str(root).lower():
-        raise LrfaceError("refusing to train on LFW (evaluation data)")
-    cs = aligned_crops(read_identity_folders(root).images, "dlib", 150)
+    sources = ["celeba-subset", "utkface/aligned"]
+    ds = load_distill_set(distill_file or build_distill_set(sources, "dlib_resnet", 64, 13, root=data_root))
+    if ds.meta.get("teacher") != "dlib_resnet":
+        raise LrfaceError(f"the distillation set's teacher is {ds.meta.get('teacher')}, SR needs dlib_resnet's")
+    teacher = create_model("dlib_resnet", pretrained=teacher_weights is None, weights=teacher_weights)
+    cfg = SRTrainConfig(int(scale), steps, batch, learning_rate, identity_weight, pixel_weight, seed=seed)
     target = Path(out) if out else sr_weights_path(int(scale))
-    summary = train_sr(cs.crops[cs.status != 2], int(scale), steps=steps, batch=batch, out=target)
-    click.echo(f"x{scale}: {summary['params']} parameters, {steps} steps in {summary['seconds']:.0f} s, "
-               f"final L1 {summary['final_l1']:.4f} -> {target}")
+    summary = train_sr(ds.chips, ds.teacher, teacher, cfg, out=target, device=resolve_device(device))
+    held = summary["held_out"]
+    click.echo(f"x{scale}: {summary['params']} parameters, {steps} steps in {summary['seconds']:.0f} s -> {target}")
+    click.echo("held-out identity cosine, SR / bicubic: " +
+               ", ".join(f"{s} px {v['sr']:.3f}/{v['bicubic']:.3f}" for s, v in held.items()))
+    atomic_write_text(target.with_suffix(".json"), json.dumps(summary, indent=1))
     if out is None:
         from .models.published import record_weights
 
         record_weights(target.stem, target, {
-            "kind": "sr", "scale": int(scale), "command": f"lrface train-sr --scale {scale} --steps {steps} --batch {batch}",
-            "data": f"../shared/datasets/{dataset} (dlib chips)",
-            "metrics": {"final_l1": round(summary["final_l1"], 4), "params": summary["params"]}})
+            "kind": "sr", "scale": int(scale),
+            "command": f"lrface train-sr --scale {scale} --steps {steps} --batch {batch} --lr {learning_rate:g} "
+                       f"--identity-weight {identity_weight:g} --pixel-weight {pixel_weight:g}",
+            "data": "../shared/datasets/celeba-subset + utkface/aligned (distillation set: 64 px dlib chips, cached "
+                    "dlib_resnet embeddings of the 150 px chips)",
+            "metrics": {"params": summary["params"], "held_out_identity_cosine": held}})
 
 
 @cli.command("eval-sr")
 @click.option("--images", default=300, show_default=True, type=POSITIVE, help="LFW View 2 images to test on")
+@click.option("--sizes", default="7,11,14,18,22", show_default=True, help="LR chip sizes (px) for the identity check")
 @DATA_OPT
-def eval_sr(images: int, data_root: str | None) -> None:
-    """PSNR/SSIM of the committed SR networks vs bicubic on aligned LFW crops (144 px centre)."""
+def eval_sr(images: int, sizes: str, data_root: str | None) -> None:
+    """The committed SR networks vs bicubic on aligned LFW crops: PSNR/SSIM (144 px centre, bicubic
+    LR) and identity (cosine of dlib_resnet's embedding of the restored face to that of the HR face,
+    camera-like LR at each size)."""
     import torch
 
     from .data.facecache import aligned_crops
     from .data.lfw import lfw_pairs
-    from .match.sr import SCALES, evaluate_sr, load_sr
+    from .match.sr import SCALES, evaluate_sr, identity_similarity, load_sr
+    from .recognizer import Recognizer
 
+    try:
+        size_list = [int(v) for v in sizes.split(",")]
+    except ValueError:
+        raise click.BadParameter(f"{sizes!r}: comma-separated integers", param_hint="--sizes") from None
+    if not size_list or min(size_list) < 2 or max(size_list) > 150:
+        raise click.BadParameter(f"{sizes!r}: sizes from 2 to 150", param_hint="--sizes")
     paths = lfw_pairs(data_root).images[:images]
     cs = aligned_crops(paths, "dlib", 150, progress=False)
-    hr = torch.from_numpy(cs.crops[cs.status != 2][:, 3:147, 3:147]).permute(0, 3, 1, 2).float() / 255
-    click.echo(f"{len(hr)} LFW crops, 144x144, LR = bicubic antialiased downsampling")
+    chips = cs.crops[cs.status != 2]
+    hr = torch.from_numpy(chips[:, 3:147, 3:147]).permute(0, 3, 1, 2).float() / 255
+    teacher = Recognizer("dlib_resnet", device="cpu")
+    hr_emb = teacher.embed_crops(chips)
+    click.echo(f"{len(hr)} LFW crops; PSNR/SSIM on the 144 px centre with bicubic LR; identity = mean cosine to the HR "
+               f"embedding at LR sizes {', '.join(map(str, size_list))} px")
     for k in SCALES:
-        m = evaluate_sr(load_sr(k), hr)
+        model = load_sr(k)
+        m = evaluate_sr(model, hr)
+        ident = identity_similarity(model, teacher.model, chips, hr_emb, size_list)
         click.echo(f"x{k}: PSNR {m['psnr_sr']:.2f} dB (bicubic {m['psnr_bicubic']:.2f}), "
-                   f"SSIM {m['ssim_sr']:.4f} (bicubic {m['ssim_bicubic']:.4f})")
+                   f"SSIM {m['ssim_sr']:.4f} (bicubic {m['ssim_bicubic']:.4f}); identity SR/bicubic " +
+                   "  ".join(f"{s}: {v['sr']:.3f}/{v['bicubic']:.3f}" for s, v in ident.items()))
+
+
+@cli.command()
+@click.argument("images", nargs=-1, required=True, type=click.Path())
+@click.option("--detector", default="centerface", show_default=True, type=click.Choice(DETECTOR_CHOICES))
+@click.option("--min-r", default=0.0, show_default=True, type=FiniteFloat(0.0, 1000.0),
+              help="report only faces of at least this measured resolution r")
+@click.option("--json", "as_json", is_flag=True, help="one JSON object per image")
+def detect(images: tuple[str, ...], detector: str, min_r: float, as_json: bool) -> None:
+    """Every face in IMAGES (files or folders): box, score, 5 landmarks, inter-ocular distance and
+    measured resolution r. Bad files are reported and skipped; exit 1 if none could be read."""
+    from tqdm import tqdm
+
+    from .align import detect_faces
+    from .align.framing import landmarks_resolution
+    from .imageio import list_images, load_image
+
+    paths: list[Path] = []
+    for item in images:
+        paths += list_images(item) if Path(item).is_dir() else [Path(item)]
+    read = 0
+    for p in tqdm(paths, desc="detect", unit="img", disable=as_json or len(paths) <= 20):
+        try:
+            rgb = load_image(p)
+        except LrfaceError as e:
+            click.echo(f"{p}: skipped ({str(e).removeprefix(f'{p}: ')})", err=True)
+            continue
+        read += 1
+        faces = [f for f in detect_faces(rgb, detector) if landmarks_resolution(f.landmarks) >= min_r]
+        rows = [{"box": [round(v, 1) for v in f.box], "score": round(f.score, 3),
+                 "landmarks": np.round(f.points if f.points is not None else f.landmarks, 1).tolist(),
+                 "eye_px": round(f.eye_distance, 1), "r": round(landmarks_resolution(f.landmarks), 1)} for f in faces]
+        if as_json:
+            _echo_json({"image": str(p), "width": rgb.shape[1], "height": rgb.shape[0], "detector": detector,
+                        "faces": rows})
+            continue
+        click.echo(f"{p}: {len(rows)} face(s) ({detector})")
+        for i, row in enumerate(rows):
+            b = row["box"]
+            click.echo(f"  {i}. box {b[0]:.0f},{b[1]:.0f}-{b[2]:.0f},{b[3]:.0f}  score {row['score']:.2f}  "
+                       f"eyes {row['eye_px']:.1f} px  r = {row['r']:.0f}")
+    if not read:
+        raise LrfaceError("no readable image among the inputs")
+
+
+@cli.command()
+@click.argument("source", type=click.Path())
+@click.option("--gallery", "db", default=None, type=click.Path(dir_okay=False),
+              help="gallery file (`lrface gallery create`); without it tracks are found but not named")
+@click.option("--out", "-o", default="out/scan", show_default=True, type=click.Path(file_okay=False))
+@click.option("--every", default=1, show_default=True, type=POSITIVE, help="scan every Nth frame")
+@click.option("--min-detections", default=2, show_default=True, type=POSITIVE,
+              help="drop tracks with fewer faces (likely false detections)")
+@click.option("--top-k", "-k", default=3, show_default=True, type=POSITIVE)
+@click.option("--threshold", "-t", default=None, type=SCORE, help="fixed threshold (default: calibrated per track r)")
+@click.option("--detector", default="centerface", show_default=True, type=click.Choice(DETECTOR_CHOICES))
+@MODEL_OPT
+@DEVICE_OPT
+@click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
+def scan(source: str, db: str | None, out: str, every: int, min_detections: int, top_k: int, threshold: float | None,
+         detector: str, model: str, device: str, as_json: bool) -> None:
+    """Find, follow and name the people in a video (or a folder of frames): every face detected,
+    tracked across frames, fused per track by quality and matched against a gallery. Writes
+    scan.json, tracks.csv and contact_sheet.html under --out."""
+    from tqdm import tqdm
+
+    from .gallery import Gallery
+    from .routed import load_recognizer
+    from .scan import scan as run_scan
+    from .scan import write_outputs
+
+    if Path(out).is_file():
+        raise click.BadParameter(f"{out} is a file", param_hint="--out")
+    g = Gallery.load(db) if db else None
+    name = g.model if g is not None and model == DEFAULT_MODEL else model
+    rec = load_recognizer(name, None, device, detector=detector)
+    if g is not None:
+        g.check_recognizer(rec)
+    bar = tqdm(desc="scan", unit="frame", disable=as_json)
+
+    def progress(done: int, total: int) -> None:
+        if total and bar.total != total:
+            bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        result = run_scan(Path(source), rec, g, every, min_detections, top_k, threshold, progress)
+    finally:
+        bar.close()
+    paths = write_outputs(result, Path(out), str(source))
+    for e in result.errors:
+        click.echo(f"warning: {e}", err=True)
+    if as_json:
+        _echo_json({"source": str(source), **result.to_dict(), "outputs": {k: str(v) for k, v in paths.items()}})
+        return
+    click.echo(f"{source}: {result.frames} frames in {result.seconds:.1f} s ({result.frames / max(result.seconds, 1e-9):.1f} "
+               f"frames/s), {len(result.tracks)} tracks")
+    for t in result.to_dict()["tracks"]:
+        top = t["matches"][0] if t["matches"] else None
+        who = t["identity"] or "unknown"
+        score = f" (best {top['name']} {top['score']:.3f}, threshold {top['threshold']:.3f})" if top else ""
+        click.echo(f"  track {t['track']}: {t['start_s']:.1f}-{t['end_s']:.1f} s, {t['detections']} faces, r {t['r']:.0f}: "
+                   f"{who}{score}")
+    click.echo(f"wrote {paths['json']}, {paths['csv']}, {paths['html']}")
+
+
+@cli.command("make-test-video")
+@click.option("--out", "-o", default="out/scan-demo", show_default=True, type=click.Path(file_okay=False))
+@click.option("--frames", default=60, show_default=True, type=click.IntRange(2, 10000))
+@click.option("--people", default=3, show_default=True, type=click.IntRange(1, 6))
+@click.option("--seed", default=0, show_default=True)
+@DATA_OPT
+def make_test_video_cmd(out: str, frames: int, people: int, seed: int, data_root: str | None) -> None:
+    """Write a 640x480 test video of LFW people moving and shrinking (inter-ocular distance 48 ->
+    8 px) over a real background, plus a gallery folder (another photo of each, and distractors)."""
+    from .scan import make_test_video
+
+    if Path(out).is_file():
+        raise click.BadParameter(f"{out} is a file", param_hint="--out")
+    m = make_test_video(Path(out), frames, people, seed=seed, data_root=data_root)
+    click.echo(f"wrote {out}/video.avi ({frames} frames, {m['fps']:g} fps; people: {', '.join(m['people'])}) and "
+               f"{out}/gallery ({len(m['people']) + len(m['distractors'])} identities)")
+
+
+@cli.command("make-detect-benchmark")
+@click.option("--out", "-o", default="out/detect-bench", show_default=True, type=click.Path(file_okay=False))
+@click.option("--images", default=100, show_default=True, type=POSITIVE)
+@click.option("--faces", default=6, show_default=True, type=POSITIVE, help="faces pasted per image")
+@click.option("--seed", default=0, show_default=True)
+@DATA_OPT
+def make_detect_benchmark(out: str, images: int, faces: int, seed: int, data_root: str | None) -> None:
+    """Write the small-face detection benchmark: LFW faces pasted at inter-ocular distances
+    4..64 px into real backgrounds (640x480), with ground truth."""
+    from .eval.detection import make_detection_benchmark
+
+    m = make_detection_benchmark(Path(out), images, faces, seed=seed, data_root=data_root)
+    n = sum(len(t["faces"]) for t in m["truth"])
+    click.echo(f"wrote {out}: {images} images, {n} faces at IOD {', '.join(map(str, m['sizes']))} px, seed {seed}")
+
+
+@cli.command("eval-detect")
+@click.option("--bench", default="out/detect-bench", show_default=True, type=click.Path(file_okay=False))
+@click.option("--detectors", default="centerface,yunet,hog", show_default=True, help="comma-separated registered detectors")
+@click.option("--images", default=None, type=POSITIVE, help="only the first N images")
+@click.option("--json", "as_json", is_flag=True)
+def eval_detect(bench: str, detectors: str, images: int | None, as_json: bool) -> None:
+    """Recall, precision and eye-landmark error per face size, and speed, for each detector."""
+    from dataclasses import asdict
+
+    from .align import detector_names
+    from .eval.detection import evaluate_detector
+
+    names = [d.strip() for d in detectors.split(",") if d.strip()]
+    unknown = [d for d in names if d not in detector_names()]
+    if unknown or not names:
+        raise click.BadParameter(f"unknown detector {unknown[0] if unknown else ''!r}; choose from "
+                                 f"{', '.join(detector_names())}", param_hint="--detectors")
+    if not (Path(bench) / "truth.json").is_file():
+        raise LrfaceError(f"no benchmark at {bench}: make it with `lrface make-detect-benchmark -o {bench}`")
+    results = [evaluate_detector(Path(bench), d, images, progress=not as_json) for d in names]
+    if as_json:
+        _echo_json([asdict(r) for r in results])
+        return
+    click.echo("IOD px        " + "".join(f"{s:>7d}" for s in results[0].sizes))
+    click.echo("faces         " + "".join(f"{n:>7d}" for n in results[0].faces))
+    for r in results:
+        click.echo(f"{r.detector}: precision {r.precision_all:.3f} overall, {r.ms_per_image:.0f} ms per 640x480 image")
+        for label, row in (("  recall", r.recall), ("  precision", r.precision), ("  eye error", r.landmark_error)):
+            click.echo(f"{label:14s}" + "".join("      -" if v != v else f"{v:7.2f}" for v in row))
 
 
 @cli.command("make-id-benchmark")

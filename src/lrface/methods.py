@@ -7,7 +7,6 @@ per step, so it can be wrapped in DistributedDataParallel as a whole).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import torch
 from torch import nn

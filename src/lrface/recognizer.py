@@ -102,6 +102,7 @@ class PreparedFace:
     small_chip: np.ndarray | None = None
     fallback: bool = False  # auto mode found no face and took the image as a crop
     upside_down: bool = False  # the detector scores the face higher turned 180 degrees
+    box: tuple[float, float, float, float] | None = None  # the detected face used (left, top, right, bottom)
 
     @property
     def small(self) -> bool:
@@ -156,7 +157,7 @@ def as_rgb(image: ImageLike) -> tuple[np.ndarray, str]:
 def looks_upside_down(rgb: np.ndarray, face: Face, detector: str) -> bool:
     """HOG fires weakly on upside-down faces; if the face region turned 180 degrees gives a surer
     detection than upright, the photo is upside down (LFW: upright 2.0-2.5 vs 0.3 turned)."""
-    if detector != "hog":
+    if detector not in ("hog", "auto") or face.points is not None:
         return False
     left, top, right, bottom = face.box
     pad = 0.5 * (right - left)
@@ -239,12 +240,27 @@ class FaceRecognizer:
         if used != "photo":
             lm, r = crop_landmarks(h, w, used), crop_resolution(h, w, used)
             check_crop(rgb, source, r)
+        box = faces[0].box if used == "photo" else None
+        return self.prepared(rgb, source, lm, r, used, face_px, eye_px, n_faces, fallback, upside_down, box)
+
+    def prepared(self, rgb: np.ndarray, source: str, lm: np.ndarray, r: float, framing: str = "photo",
+                 face_px: float = 0.0, eye_px: float | None = None, n_faces: int = 1, fallback: bool = False,
+                 upside_down: bool = False, box: tuple[float, float, float, float] | None = None) -> PreparedFace:
+        """Align the face with dlib-order landmarks ``lm`` at model input and, when small, at its own size."""
         crop = align(rgb, lm, size=self.input_size[0], style=self.style)
         small = None
         if r < REFERENCE_CROP and self.style == "dlib":
             side = max(MIN_CHIP, target_size(r, "dlib", self.input_size[0])[0])
             small = align(rgb, lm, size=side, style="dlib")
-        return PreparedFace(crop, source, face_px, eye_px, n_faces, r, used, small, fallback, upside_down)
+        return PreparedFace(crop, source, face_px, eye_px, n_faces, r, framing, small, fallback, upside_down, box)
+
+    def prepare_all(self, image: ImageLike) -> list[PreparedFace]:
+        """Every face the detector finds in ``image`` (largest first), each aligned; [] if none."""
+        rgb, source = as_rgb(image)
+        faces = detect_faces(rgb, self.detector, complete=True) if min(rgb.shape[:2]) >= MIN_DETECT_SIDE else []
+        return [self.prepared(rgb, source, f.landmarks, face_resolution(f.landmarks), "photo", f.width, f.eye_distance,
+                              len(faces), box=f.box) for f in faces]
+
 
     def embed_faces(self, faces: Sequence[PreparedFace]) -> np.ndarray:
         raise NotImplementedError
@@ -291,7 +307,7 @@ class Recognizer(FaceRecognizer):
     """A registered backbone plus detection and alignment; embeddings are L2-normalised."""
 
     def __init__(self, model: str = "dlib_resnet", weights: str | Path | None = None, device: str | None = None,
-                 batch_size: int = 32, detector: str = "hog") -> None:
+                 batch_size: int = 32, detector: str = "auto") -> None:
         self.model_name = model
         self.device = resolve_device(device)
         self.model = create_model(model, weights=weights).to(self.device).to(memory_format=torch.channels_last)
@@ -305,7 +321,7 @@ class Recognizer(FaceRecognizer):
 
     @classmethod
     def from_model(cls, model: torch.nn.Module, name: str = "custom", batch_size: int = 32,
-                   detector: str = "hog") -> "Recognizer":
+                   detector: str = "auto") -> "Recognizer":
         """Wrap an in-memory backbone (e.g. during training) without loading weights."""
         rec = cls.__new__(cls)
         rec.model_name, rec.model, rec.batch_size, rec.detector = name, model, batch_size, detector

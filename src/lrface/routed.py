@@ -119,7 +119,7 @@ FALLBACK_MODEL = "dlib_resnet"  # used (with a warning) when the default is not 
 
 
 def load_recognizer(model: str = DEFAULT_MODEL, weights: str | None = None, device: str | None = None,
-                    batch_size: int = 32, detector: str = "hog", lr_model: str | None = None,
+                    batch_size: int = 32, detector: str = "auto", lr_model: str | None = None,
                     lr_weights: str | None = None, cutoff: float | None = None,
                     match_weight: float | None = None) -> Recognizer | RoutedRecognizer:
     """A plain recognizer, or a routed one: a published routed model (manifest kind ``routed``), or

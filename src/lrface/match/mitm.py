@@ -22,18 +22,25 @@ from .fusion import FUSIONS, correlation, fuse
 from .sr import EDSR, load_sr
 
 
+HYPOTHESES = ("mean", "select", "all")
+
+
 @dataclass
 class MitmConfig:
     """Which parts of the pipeline run (the ablation of Grm et al. Table 2 switches them on in turn)."""
 
     scales: tuple[int, ...] = (2, 4, 8)  # SR magnifications of the probe; (1,) = bicubic only (baseline)
-    sigmas: int = 16  # blur hypotheses sigma = 0..1 before SR; 1 = sigma 0 only (single hypothesis)
-    select_hypothesis: bool = True  # keep, per scale, the hypothesis most similar to any gallery template
+    sigmas: int = 16  # blur hypotheses sigma = 0..sigma_max before SR; 1 = sigma 0 only (single hypothesis)
+    sigma_max: float = 1.0
+    # probe hypotheses per scale: "mean" (their unit-mean template: test-time augmentation),
+    # "select" (the one most similar to any gallery template, Grm et al. Sec. 3.3) or "all"
+    hypotheses: str = "mean"
     resolution_match: bool = True  # reduce gallery hypotheses to the probe's (magnified) size
     degradations: int = 16  # gallery degradation chains (0 = the clean gallery image only)
     max_chain: int = 3
     fusion: str = "s_max_add"
     similarity: str = "correlation"  # or "cosine"
+    expert_weight: float = 0.5  # with an LR expert: score = (1 - w) * fused MITM score + w * expert score
     seed: int = 0
     chain_list: list[tuple[str, ...]] = field(default_factory=list)
 
@@ -42,10 +49,15 @@ class MitmConfig:
             raise LrfaceError(f"unknown fusion {self.fusion!r}; choose from {', '.join(FUSIONS)}")
         if self.similarity not in ("correlation", "cosine"):
             raise LrfaceError("similarity must be correlation or cosine")
+        if self.hypotheses not in HYPOTHESES:
+            raise LrfaceError(f"hypotheses must be one of {', '.join(HYPOTHESES)}")
+        if not 0.0 <= self.expert_weight <= 1.0:
+            raise LrfaceError("expert_weight must be in [0, 1]")
         if not self.chain_list and self.degradations:
             self.chain_list = chains(self.max_chain, self.degradations, self.seed)
 
     def key(self) -> str:
+        """What the gallery side depends on (its cache key)."""
         return f"scales={self.scales};rm={self.resolution_match};chains={self.chain_list};seed={self.seed}"
 
 
@@ -65,10 +77,15 @@ class MitmMatcher:
     """Probe and gallery hypotheses, their templates (gallery ones cached per gallery), fusion."""
 
     def __init__(self, rec: Recognizer, cfg: MitmConfig | None = None, sr: dict[int, EDSR] | None = None,
-                 cache: bool = True) -> None:
-        self.rec, self.cfg = rec, cfg or MitmConfig()
+                 cache: bool = True, expert: Recognizer | None = None) -> None:
+        """``rec``: the HR expert whose space everything is matched in; ``expert``: an LR expert in
+        the same space (e.g. dlib_lr150), whose embedding of the probe joins the fused score."""
+        self.rec, self.cfg, self.expert = rec, cfg or MitmConfig(), expert
+        if expert is not None and expert.embedding_dim != rec.embedding_dim:
+            raise LrfaceError(f"LR expert {expert.model_name} does not share {rec.model_name}'s embedding space")
         self.size = rec.input_size[0]
-        self.sr = sr if sr is not None else {k: load_sr(k) for k in self.cfg.scales if k > 1}
+        self.sr = {k: m.to(rec.device) for k, m in (sr if sr is not None else
+                                                     {k: load_sr(k) for k in self.cfg.scales if k > 1}).items()}
         self.cache = EmbeddingCache(model_digest(rec.model), enabled=cache)
 
     # ---- probe side
@@ -76,11 +93,11 @@ class MitmMatcher:
     def probe_hypotheses(self, probe: torch.Tensor) -> torch.Tensor:
         """(S, M, 3, H, W) model inputs: per scale k, the probe blurred with M sigmas in [0, 1],
         super-resolved xk (bicubic for k = 1) and resized to the model input."""
-        sigmas = np.linspace(0.0, 1.0, self.cfg.sigmas) if self.cfg.sigmas > 1 else [0.0]
+        sigmas = np.linspace(0.0, self.cfg.sigma_max, self.cfg.sigmas) if self.cfg.sigmas > 1 else [0.0]
         blurred = torch.cat([probe if s < 0.05 else _conv(probe, gaussian_kernel(float(s))) for s in sigmas])
         out = []
         for k in self.cfg.scales:
-            up = blurred if k == 1 else self.sr[k](blurred)
+            up = blurred if k == 1 else self.sr[k](blurred.to(self.rec.device)).cpu()
             out.append(resize(up, self.size))
         return torch.stack(out)
 
@@ -89,6 +106,11 @@ class MitmMatcher:
         hyp = self.probe_hypotheses(to_tensor(probe_crop[None]))
         s, m = hyp.shape[:2]
         return self.rec.embed_crops(hyp.reshape(s * m, *hyp.shape[2:])).reshape(s, m, -1)
+
+    def expert_template(self, probe_crop: np.ndarray) -> np.ndarray:
+        """(D,) the LR expert's embedding of the probe (bicubic to its input, as routing does)."""
+        assert self.expert is not None
+        return self.expert.embed_crops(resize(to_tensor(probe_crop[None]), self.expert.input_size[0]))[0]
 
     # ---- gallery side
     @torch.inference_mode()
@@ -123,11 +145,31 @@ class MitmMatcher:
         return np.stack([table[k] for k in keys]).reshape(len(keys), s, n, -1)
 
     # ---- matching
+    def probe_scores(self, probe_crop: np.ndarray, gallery_t: np.ndarray, gallery_plain: np.ndarray | None = None
+                     ) -> np.ndarray:
+        """Similarity of one probe crop to every gallery entry; with an LR expert, ``gallery_plain``
+        (G, D) holds the HR expert's templates of the clean gallery images its score is taken against."""
+        fused = self.scores(self.probe_templates(probe_crop), gallery_t)
+        if self.expert is None:
+            return fused
+        if gallery_plain is None:
+            raise LrfaceError("an LR expert needs the clean gallery templates")
+        expert = correlation(self.expert_template(probe_crop)[None], gallery_plain, self._mean(gallery_t))[0]
+        w = self.cfg.expert_weight
+        return (1 - w) * fused + w * expert
+
+    def _mean(self, gallery_t: np.ndarray) -> np.ndarray | None:
+        """The mean template of correlation similarity (eq. 3), or None for cosine."""
+        return gallery_t.reshape(-1, gallery_t.shape[-1]).mean(0) if self.cfg.similarity == "correlation" else None
+
     def scores(self, probe_t: np.ndarray, gallery_t: np.ndarray) -> np.ndarray:
         """Similarity of one probe (S, M, D) to every gallery entry (G, S, N, D)."""
-        mean = gallery_t.reshape(-1, gallery_t.shape[-1]).mean(0) if self.cfg.similarity == "correlation" else None
+        mean = self._mean(gallery_t)
         p = probe_t
-        if self.cfg.select_hypothesis and p.shape[1] > 1:
+        if self.cfg.hypotheses == "mean" and p.shape[1] > 1:
+            m = p.mean(1)
+            p = (m / np.maximum(np.linalg.norm(m, axis=-1, keepdims=True), 1e-12))[:, None]
+        elif self.cfg.hypotheses == "select" and p.shape[1] > 1:
             # per scale: the hypothesis with the best similarity to any gallery template (Sec. 3.3)
             best = []
             for s in range(p.shape[0]):

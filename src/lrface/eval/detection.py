@@ -1,0 +1,200 @@
+"""The small-face detection benchmark: real faces pasted at known inter-ocular distances (IOD)
+into real backgrounds, with ground-truth eye centres, and per-size recall, precision and
+landmark error for any registered detector.
+
+Rule (``make_detection_benchmark``, seeded): backgrounds are 640 x 480 mosaics of the bottom
+strips (rows 190-249: clothes, hands, background) of 24 LFW deep-funneled photos; where
+CenterFace at a low threshold (0.3) sees a face in a bare background (other people), that box
+is an ignore region: nothing is pasted there and detections there do not count. Faces are LFW photos of other people (dlib HOG landmarks define
+the eyes): a square around the face of side 3.2 x IOD is scaled so that the IOD becomes the
+target size (area interpolation), then blended in with a feathered elliptical mask at a random
+free place. Each scene holds ``faces`` faces of sizes drawn from ``sizes``; the scene then gets
+sensor noise (sd 2 grey levels) and JPEG (quality 90). Written as ``images/NNNN.jpg`` and
+``truth.json`` (eye centres and IOD per face).
+
+Matching (detector-agnostic, no box conventions): a detection matches a ground-truth face when
+the midpoint of its eyes lies within 0.5 x IOD of the true midpoint and its IOD is within a
+factor of 2 of the true one; each face matches at most one detection (greedy by score).
+Landmark error = mean distance of the two eye centres to the true ones / true IOD.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from ..align.detect import Face, detect_faces
+from ..atomic import atomic_write_bytes, atomic_write_text
+from ..data.lfw import lfw_dir
+from ..errors import LrfaceError
+from ..imageio import load_image
+
+SIZES = (4, 6, 8, 10, 12, 16, 20, 24, 32, 48, 64)
+SCENE = (480, 640)
+
+
+def eye_centres(face: Face) -> np.ndarray:
+    """(2, 2): image-left eye centre, image-right eye centre (dlib-order landmarks)."""
+    lm = face.landmarks
+    return np.stack([lm[2:4].mean(0), lm[0:2].mean(0)])
+
+
+def _background(photos: list[Path], rng: np.random.Generator) -> np.ndarray:
+    strips = [load_image(photos[i])[190:250] for i in rng.choice(len(photos), 24, replace=False)]
+    rows = [np.concatenate(strips[k : k + 3], 1) for k in range(0, 24, 3)]  # 8 rows of 3: 750 x 480
+    off = int(rng.integers(0, 750 - SCENE[1] + 1))
+    return np.ascontiguousarray(np.concatenate(rows, 0)[:, off : off + SCENE[1]])
+
+
+def _ignore_regions(background: np.ndarray) -> list[list[float]]:
+    """Boxes where CenterFace at a low threshold (0.3) sees a face in the bare background (other
+    people in the LFW photos): detections there are neither right nor wrong."""
+    from ..align.detect import CenterFace
+
+    return [[round(v, 1) for v in f.box] for f in CenterFace(threshold=0.3)(background)]
+
+
+def _paste(scene: np.ndarray, photo: np.ndarray, eyes: np.ndarray, iod: float, at: np.ndarray) -> np.ndarray:
+    """Blend the face of ``photo`` (eyes (2,2)) scaled to ``iod`` with its eye midpoint at ``at``;
+    returns the pasted eye centres."""
+    src_iod = float(np.linalg.norm(eyes[1] - eyes[0]))
+    s = iod / src_iod
+    mid = eyes.mean(0)
+    side = int(np.ceil(3.2 * iod)) | 1
+    centre = np.array([side / 2.0, side / 2.0 - 0.35 * iod])  # eyes a little above the patch centre
+    m = np.array([[s, 0, centre[0] - s * mid[0]], [0, s, centre[1] - s * mid[1]]])
+    patch = cv2.warpAffine(photo, m, (side, side), flags=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_REFLECT)
+    yy, xx = np.mgrid[0:side, 0:side].astype(np.float32)
+    r = np.sqrt(((xx - side / 2) / (0.42 * side)) ** 2 + ((yy - side / 2) / (0.5 * side)) ** 2)
+    alpha = np.clip((1.0 - r) / 0.15, 0, 1)[..., None]
+    x0, y0 = int(round(at[0] - centre[0])), int(round(at[1] - centre[1]))
+    region = scene[y0 : y0 + side, x0 : x0 + side].astype(np.float32)
+    scene[y0 : y0 + side, x0 : x0 + side] = (alpha * patch + (1 - alpha) * region).round().astype(np.uint8)
+    return (eyes - mid) * s + np.array([x0, y0]) + centre
+
+
+def make_detection_benchmark(out: Path, images: int = 100, faces: int = 6, sizes: Sequence[int] = SIZES,
+                             seed: int = 0, data_root: str | None = None) -> dict:
+    """Write the benchmark (module doc); returns its manifest."""
+    root = lfw_dir(data_root) / "lfw-deepfunneled"
+    photos = sorted(root.glob("*/*.jpg"))
+    if len(photos) < 100:
+        raise LrfaceError(f"too few LFW photos under {root}")
+    rng = np.random.default_rng(seed)
+    truth = []
+    for n in tqdm(range(images), desc="scenes", unit="img"):
+        scene = _background(photos, rng)
+        ignore = _ignore_regions(scene)
+        boxes: list[list[float]] = []
+        placed = []
+        tries = 0
+        while len(placed) < faces and tries < 200:
+            tries += 1
+            photo = load_image(photos[int(rng.integers(len(photos)))])
+            found = detect_faces(photo, "hog", upsample=0)
+            if not found:
+                continue
+            iod = float(rng.choice(sizes))
+            side = 3.2 * iod + 2
+            at = np.array([rng.uniform(side, SCENE[1] - side), rng.uniform(side, SCENE[0] - side)])
+            box = [at[0] - side / 2, at[1] - side / 2, at[0] + side / 2, at[1] + side / 2]
+            if any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in boxes + ignore):
+                continue
+            eyes = _paste(scene, photo, eye_centres(found[0]), iod, at)
+            boxes.append(box)
+            placed.append({"eyes": np.round(eyes, 2).tolist(), "iod": iod})
+        noisy = scene.astype(np.float32) + rng.normal(0, 2.0, scene.shape)
+        ok, buf = cv2.imencode(".jpg", np.clip(noisy, 0, 255).astype(np.uint8)[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 90])
+        atomic_write_bytes(out / "images" / f"{n:04d}.jpg", buf.tobytes())
+        truth.append({"image": f"images/{n:04d}.jpg", "faces": placed, "ignore": ignore})
+    manifest = {"images": images, "faces_per_image": faces, "sizes": list(sizes), "seed": seed,
+                "rule": __doc__.split("Rule", 1)[1].split("Matching", 1)[0].strip(), "truth": truth}
+    atomic_write_text(out / "truth.json", json.dumps(manifest, indent=1))
+    return manifest
+
+
+@dataclass
+class DetectionResult:
+    detector: str
+    sizes: list[int]
+    recall: list[float]  # per true size
+    precision: list[float]  # per size bin of the detections (nearest benchmark size)
+    landmark_error: list[float]  # mean eye error / IOD of matched faces, per true size
+    faces: list[int]
+    precision_all: float
+    ms_per_image: float
+    images: int
+
+
+def match_faces(dets: list[Face], truth: list[dict]) -> tuple[list[int | None], list[bool]]:
+    """For each true face the index of its matched detection (or None); for each detection
+    whether it matched (module doc)."""
+    used = [False] * len(dets)
+    order = sorted(range(len(dets)), key=lambda i: -dets[i].score)
+    matched: list[int | None] = []
+    for t in truth:
+        eyes = np.asarray(t["eyes"])
+        mid, iod = eyes.mean(0), t["iod"]
+        best = None
+        for i in order:
+            if used[i]:
+                continue
+            e = eye_centres(dets[i])
+            d_iod = float(np.linalg.norm(e[1] - e[0]))
+            if np.linalg.norm(e.mean(0) - mid) <= 0.5 * iod and 0.5 * iod <= d_iod <= 2 * iod:
+                best = i
+                break
+        if best is not None:
+            used[best] = True
+        matched.append(best)
+    return matched, used
+
+
+def _ignored(face: Face, regions: list[list[float]]) -> bool:
+    x, y = eye_centres(face).mean(0)
+    return any(b[0] <= x <= b[2] and b[1] <= y <= b[3] for b in regions)
+
+
+def evaluate_detector(root: Path, detector: str, limit: int | None = None, progress: bool = True) -> DetectionResult:
+    """Recall / precision / landmark error per size and speed of one detector on the benchmark."""
+    manifest = json.loads((root / "truth.json").read_text())
+    sizes = manifest["sizes"]
+    items = manifest["truth"][:limit] if limit else manifest["truth"]
+    found = {s: 0 for s in sizes}
+    total = {s: 0 for s in sizes}
+    err: dict[int, list[float]] = {s: [] for s in sizes}
+    tp_bin = {s: 0 for s in sizes}
+    det_bin = {s: 0 for s in sizes}
+    seconds = 0.0
+    for item in tqdm(items, desc=detector, unit="img", disable=not progress):
+        image = load_image(root / item["image"])
+        t0 = time.perf_counter()
+        dets = detect_faces(image, detector)
+        seconds += time.perf_counter() - t0
+        matched, used = match_faces(dets, item["faces"])
+        for t, m in zip(item["faces"], matched):
+            s = int(t["iod"])
+            total[s] += 1
+            if m is not None:
+                found[s] += 1
+                e = eye_centres(dets[m])
+                err[s].append(float(np.linalg.norm(e - np.asarray(t["eyes"]), axis=1).mean() / t["iod"]))
+        for d, ok in zip(dets, used):
+            if not ok and _ignored(d, item.get("ignore", [])):
+                continue
+            s = min(sizes, key=lambda v: abs(np.log(max(d.eye_distance, 1e-3) / v)))
+            det_bin[s] += 1
+            tp_bin[s] += int(ok)
+    n_det = sum(det_bin.values())
+    return DetectionResult(
+        detector, list(sizes), [found[s] / max(total[s], 1) for s in sizes],
+        [tp_bin[s] / det_bin[s] if det_bin[s] else float("nan") for s in sizes],
+        [float(np.mean(err[s])) if err[s] else float("nan") for s in sizes], [total[s] for s in sizes],
+        sum(tp_bin.values()) / n_det if n_det else float("nan"), 1000 * seconds / max(len(items), 1), len(items))
