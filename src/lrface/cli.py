@@ -949,7 +949,9 @@ def detect(images: tuple[str, ...], detector: str, min_r: float, as_json: bool) 
             _echo_json({"image": str(p), "width": rgb.shape[1], "height": rgb.shape[0], "detector": detector,
                         "faces": rows})
             continue
-        click.echo(f"{p}: {len(rows)} face(s) ({detector})")
+        tiny = " (too small to search: a face crop? verify/identify take it with --crop-a/--crop tight)" \
+            if min(rgb.shape[:2]) < 32 and not rows else ""
+        click.echo(f"{p}: {len(rows)} face(s) ({detector}){tiny}")
         for i, row in enumerate(rows):
             b = row["box"]
             click.echo(f"  {i}. box {b[0]:.0f},{b[1]:.0f}-{b[2]:.0f},{b[3]:.0f}  score {row['score']:.2f}  "
