@@ -39,8 +39,9 @@ def sharpness(crop: np.ndarray) -> float:
 
 
 def face_quality(face: PreparedFace, full_r: float = 112.0) -> float:
-    """Quality in (0, 1]: resolution term min(r / full_r, 1) times a sharpness term s / (s + 50)
-    measured on the chip at the face's own size (a blurred face has little Laplacian energy)."""
+    """Quality in (0, 1]: resolution term min(r / full_r, 1) times a sharpness term
+    0.25 + 0.75 s / (s + 50), s the Laplacian variance of the chip at the face's own size (a blurred
+    face has little Laplacian energy)."""
     chip = face.small_chip if face.small_chip is not None else face.crop
     s = sharpness(chip)
     return float(min(face.r / full_r, 1.0) * (0.25 + 0.75 * s / (s + 50.0)))
