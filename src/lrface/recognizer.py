@@ -261,7 +261,6 @@ class FaceRecognizer:
         return [self.prepared(rgb, source, f.landmarks, face_resolution(f.landmarks), "photo", f.width, f.eye_distance,
                               len(faces), box=f.box) for f in faces]
 
-
     def embed_faces(self, faces: Sequence[PreparedFace]) -> np.ndarray:
         raise NotImplementedError
 

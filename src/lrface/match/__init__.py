@@ -20,7 +20,7 @@ def mitm_scores(matcher: MitmMatcher, probes: list[np.ndarray], gallery_crops: n
                 probe_px: int) -> np.ndarray:
     """MITM similarity (P, G); gallery templates computed once for this probe size (and cached)."""
     g = matcher.gallery_templates(gallery_crops, gallery_keys, probe_px)
-    plain = matcher.rec.embed_crops(gallery_crops) if matcher.expert is not None else None
+    plain = matcher.gallery_plain(gallery_crops, gallery_keys) if matcher.expert is not None else None
     return np.stack([matcher.probe_scores(p, g, plain) for p in probes])
 
 

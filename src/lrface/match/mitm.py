@@ -144,6 +144,15 @@ class MitmMatcher:
         s, n = len(self.cfg.scales), 1 + len(self.cfg.chain_list)
         return np.stack([table[k] for k in keys]).reshape(len(keys), s, n, -1)
 
+    def gallery_plain(self, crops: np.ndarray, keys: list[str]) -> np.ndarray:
+        """(G, D) the HR expert's templates of the clean gallery crops (the LR expert's score is
+        taken against them), cached like the hypotheses."""
+        table = self.cache.table("mitm-gallery-plain")
+        missing = [i for i, k in enumerate(keys) if k not in table]
+        if missing:
+            self.cache.put("mitm-gallery-plain", [keys[i] for i in missing], self.rec.embed_crops(crops[missing]))
+        return np.stack([table[k] for k in keys])
+
     # ---- matching
     def probe_scores(self, probe_crop: np.ndarray, gallery_t: np.ndarray, gallery_plain: np.ndarray | None = None
                      ) -> np.ndarray:
