@@ -31,7 +31,7 @@ class MitmConfig:
 
     scales: tuple[int, ...] = (2, 4, 8)  # SR magnifications of the probe; (1,) = bicubic only (baseline)
     sigmas: int = 16  # blur hypotheses sigma = 0..sigma_max before SR; 1 = sigma 0 only (single hypothesis)
-    sigma_max: float = 1.0
+    sigma_max: float = 0.5  # the ablation: 0.5 beats the paper's 1.0 with identity-preserving SR
     # probe hypotheses per scale: "mean" (their unit-mean template: test-time augmentation),
     # "select" (the one most similar to any gallery template, Grm et al. Sec. 3.3) or "all"
     hypotheses: str = "mean"
