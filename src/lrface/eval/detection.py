@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
@@ -29,7 +30,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from ..align.detect import Face, detect_faces
+from ..align.detect import CenterFace, Face, _inside, detect_faces
 from ..atomic import atomic_write_bytes, atomic_write_text
 from ..data.lfw import lfw_dir
 from ..errors import LrfaceError
@@ -52,12 +53,16 @@ def _background(photos: list[Path], rng: np.random.Generator) -> np.ndarray:
     return np.ascontiguousarray(np.concatenate(rows, 0)[:, off : off + SCENE[1]])
 
 
+@lru_cache(maxsize=1)
+def _background_detector() -> CenterFace:
+    """One low-threshold CenterFace for all backgrounds (its ONNX model loaded once)."""
+    return CenterFace(threshold=0.3)
+
+
 def _ignore_regions(background: np.ndarray) -> list[list[float]]:
     """Boxes where CenterFace at a low threshold (0.3) sees a face in the bare background (other
     people in the LFW photos): detections there are neither right nor wrong."""
-    from ..align.detect import CenterFace
-
-    return [[round(v, 1) for v in f.box] for f in CenterFace(threshold=0.3)(background)]
+    return [[round(v, 1) for v in f.box] for f in _background_detector()(background)]
 
 
 def _paste(scene: np.ndarray, photo: np.ndarray, eyes: np.ndarray, iod: float, at: np.ndarray) -> np.ndarray:
@@ -158,8 +163,7 @@ def match_faces(dets: list[Face], truth: list[dict]) -> tuple[list[int | None], 
 
 
 def _ignored(face: Face, regions: list[list[float]]) -> bool:
-    x, y = eye_centres(face).mean(0)
-    return any(b[0] <= x <= b[2] and b[1] <= y <= b[3] for b in regions)
+    return any(_inside(face, tuple(b)) for b in regions)
 
 
 def evaluate_detector(root: Path, detector: str, limit: int | None = None, progress: bool = True) -> DetectionResult:
