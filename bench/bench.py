@@ -250,6 +250,30 @@ def bench_detect(images: int = 100, frames: int = 60) -> None:
           f"(first run, with warm-up: {cold.frames / cold.seconds:.1f}); "
           f"detection alone {len(rgb) / det_s:.1f} frames/s ({100 * det_s / res.seconds:.0f} % of the scan); "
           f"{len(res.tracks)} tracks, named {', '.join(named)}")
+    bench_crossing(rec)
+
+
+def bench_crossing(rec, frames: int = 40, people: int = 4, seed: int = 2) -> None:
+    """The tracker's hard case: people crossing paths and occluding each other (make-test-video
+    --crossing); purity, merged tracks and ID switches against the clip's truth."""
+    import json
+
+    from lrface.eval.tracking import track_metrics
+    from lrface.gallery import enroll, identity_items, new_gallery
+    from lrface.scan import make_test_video, scan
+
+    root = Path("out/cross-bench")
+    if not (root / "video.avi").is_file():
+        make_test_video(root, frames=frames, people=people, seed=seed, crossing=True)
+    truth = json.loads((root / "truth.json").read_text())
+    g = new_gallery(rec)
+    enroll(g, rec, identity_items(str(root / "gallery")), progress=False)
+    res = scan(root / "video.avi", rec, g)
+    m = track_metrics(res.to_dict(), truth)
+    named = sorted(t.result.identity for t in res.tracks if t.result and t.result.identity)
+    print(f"crossing clip ({people} people, {frames} frames): {m['tracks']} tracks, purity {m['purity']:.4f}, "
+          f"{m['merged']} merged, {m['id_switches']} ID switches, tracks per person {m['fragments']}; "
+          f"named {', '.join(named)}; {res.frames / res.seconds:.1f} frames/s")
 
 
 SECTIONS = {"detect": bench_detect, "backbone": bench_backbone, "experts": bench_experts, "train": bench_train,

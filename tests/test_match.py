@@ -153,19 +153,28 @@ def test_identify_plain_full_resolution(small_gallery, lfw_faces, capsys) -> Non
 
 def test_identify_mitm_tiny_crops(small_gallery, capsys) -> None:
     """22 px probes of six people against their HR gallery photos: the plain and MITM pipelines
-    both run end to end; MITM (with the committed SR weights) ranks most of them first."""
+    both run end to end; MITM (with the committed SR weights) ranks most of them first, and its
+    default decision (the calibrated open-set rule, no --threshold) names true matches and never
+    a wrong person."""
+    import json
+
     from lrface.cli import main
 
     results = {}
     for method in ("plain", "mitm"):
         try:
             main(["identify", "-g", str(small_gallery / "gallery"), "-p", str(small_gallery / "probes"), "--aligned",
-                  "--method", method, "--degradations", "4"])
+                  "--method", method, "--degradations", "4", "--json"])
         except SystemExit as e:
             assert e.code in (None, 0, 3)  # 3: ranked, but no probe passed the open-set threshold
-        top = _top1(capsys.readouterr().out)
-        assert len(top) == 6
-        results[method] = sum(Path(k).stem == v for k, v in top.items())
+        rows = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+        assert len(rows) == 6
+        top = {Path(r["probe"]).stem: r["matches"][0]["name"] for r in rows}
+        results[method] = sum(k == v for k, v in top.items())
+        named = {Path(r["probe"]).stem: r["identity"] for r in rows if r["identity"]}
+        assert all(k == v for k, v in named.items()), named  # never a wrong name
+        if method == "mitm":
+            assert named and all(r["fpir"] == 0.01 and "rank_score" in r["matches"][0] for r in rows)
     assert results["mitm"] >= 3, results
 
 

@@ -60,13 +60,14 @@ def test_embed_at_routes_and_hr_is_untouched(routed, rec, lfw_faces) -> None:
 def test_faces_route_by_measured_resolution(routed, lfw_faces) -> None:
     img = load_image(lfw_faces[6])
     big = routed.prepare(img)
-    assert big.framing == "photo" and big.r > 100 and routed.expert_for_face(big) == HR
+    assert big.framing == "photo" and big.r_geom > 100 and big.r >= 24 and routed.expert_for_face(big) == HR
     face = detect_faces(img)[0]
     left, top, right, bottom = (int(round(v)) for v in face.box)
     tiny = np.asarray(Image.fromarray(img[top:bottom, left:right]).resize((14, 14), Image.Resampling.BOX))
     small = routed.prepare(tiny)  # auto: too small to detect in -> a tight crop
-    assert small.framing == "tight" and small.fallback and 17 < small.r < 20  # eyes 5.8 px apart
-    assert small.small_chip is not None and small.small_chip.shape[0] == round(0.904 * small.r)
+    assert small.framing == "tight" and small.fallback and 17 < small.r_geom < 20  # eyes 5.8 px apart
+    assert small.r <= small.r_geom  # effective: no more detail than its pixels
+    assert small.small_chip is not None and small.small_chip.shape[0] == max(4, round(0.904 * small.r))
     assert routed.expert_for_face(small) == LR
     e = routed.embed_faces([big, small])
     assert e.shape == (2, 128) and np.allclose(np.linalg.norm(e, axis=1), 1, atol=1e-5)
@@ -119,24 +120,28 @@ def _tiny_crop(path, side: int, out) -> str:
 
 def test_tiny_crop_vs_photo_end_to_end_with_the_default_model(lfw_dir, tmp_path, capsys) -> None:
     """`lrface verify tiny.png photo.jpg` with the published default (dlib_routed): the 16 px crop is
-    measured, routed to the LR expert, and decided with the threshold for (its r, the photo's r):
-    Colin Powell's crop matches another photo of him and not George W. Bush."""
+    measured, routed to the LR expert, and decided at FAR 1e-3 for (its r, the photo's r): Colin
+    Powell's crop is never called a different person from another photo of him, nor the same
+    person as George W. Bush."""
+    import json
+
     from conftest import run
+    from lrface.decision import DEFAULT_FAR
     from lrface.routed import DEFAULT_MODEL
 
     tiny = _tiny_crop(lfw_dir / "Colin_Powell/Colin_Powell_0002.jpg", 16, tmp_path / "tiny.png")
     photo = str(lfw_dir / "Colin_Powell/Colin_Powell_0001.jpg")
     other = str(lfw_dir / "George_W_Bush/George_W_Bush_0001.jpg")
     code, out, err = run(["verify", tiny, photo, "--json"], capsys)
-    import json
-
     v = json.loads(out)
-    assert code == 0 and v["model"] == DEFAULT_MODEL and v["same"] is True, (out, err)
+    assert code == 0 and v["model"] == DEFAULT_MODEL and v["far"] == DEFAULT_FAR, (out, err)
+    assert v["decision"] in ("same person", "cannot decide") and v["same"] is not False
     a, b = v["faces"]
-    assert a["expert"] == "lr" and a["framing"] == "tight" and 18 < a["r"] < 24 and b["expert"] == "hr"
-    assert v["threshold"] < 0.9  # the calibrated (r, 112) threshold, not the HR one
+    assert a["expert"] == "lr" and a["framing"] == "tight" and a["r"] < 24 and b["expert"] == "hr"
+    assert a["quality"]["r_geom"] > 18 and a["quality"]["score"] < b["quality"]["score"]
     code, out, err = run(["verify", tiny, other, "--json"], capsys)
-    assert code == 0 and json.loads(out)["same"] is False
+    w = json.loads(out)
+    assert code == 0 and w["decision"] in ("different person", "cannot decide") and w["same"] is not True
 
 
 def test_cutoff_and_match_weight_selection_on_dev_pairs(datasets) -> None:

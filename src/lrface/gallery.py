@@ -9,7 +9,9 @@ refused. Each identity also has a fused template: the quality-weighted mean of i
 Search: FAISS inner-product indexes over the fused templates (or over every template, best
 per identity): ``flat`` (exact, default), ``ivf`` (inverted lists, ``nprobe``) or ``hnsw``
 (graph, ``ef_search``). Open-set: the best identity is accepted only when its score reaches the
-recognizer's threshold for the two faces' resolutions; otherwise the answer is ``unknown``.
+recognizer's open-set threshold for the probe's effective resolution, the gallery's size N and the
+false-positive identification rate (``lrface.decision``); otherwise the answer is ``unknown``, and
+a probe below the quality floor is ``cannot decide``.
 """
 from __future__ import annotations
 
@@ -30,18 +32,9 @@ VERSION = 1
 INDEX_KINDS = ("flat", "ivf", "hnsw")
 
 
-def quality(r: float, sharpness: float) -> float:
-    """Template quality in [0, 1]: resolution (saturating at r = 112) times focus, where focus =
-    1 - exp(-sharpness / 100), sharpness = variance of the Laplacian of the aligned chip's luma."""
-    return float(min(1.0, r / 112.0) * (1.0 - math.exp(-sharpness / 100.0)))
-
-
-def sharpness(chip: np.ndarray) -> float:
-    """Variance of the Laplacian (a standard focus measure) of an aligned uint8 chip's luma."""
-    import cv2
-
-    gray = cv2.cvtColor(np.ascontiguousarray(chip), cv2.COLOR_RGB2GRAY).astype(np.float32)
-    return float(cv2.Laplacian(gray, cv2.CV_32F).var())
+def face_score(face: Any) -> float:
+    """A prepared face's quality score (``lrface.quality``), 1.0 when it was not measured."""
+    return float(face.quality.score) if getattr(face, "quality", None) is not None else 1.0
 
 
 def fuse_templates(emb: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
@@ -61,9 +54,13 @@ def top_identities(idents: np.ndarray, scores: np.ndarray, k: int) -> list[tuple
 
 @dataclass
 class Match:
+    """One ranked identity: the calibrated score that decides, its threshold, and the score that
+    ranked it when another matcher (meet in the middle) ranks."""
+
     name: str
     score: float
     threshold: float | None
+    rank_score: float | None = None
 
     @property
     def accepted(self) -> bool:
@@ -72,20 +69,38 @@ class Match:
 
 @dataclass
 class SearchResult:
-    """Top-k identities for one probe; ``identity`` is the accepted best match or None (unknown)."""
+    """Top-k identities for one probe and the decision: ``match`` (``identity`` is the best
+    match), ``unknown`` (nobody reaches the open-set threshold) or ``cannot decide`` (the probe's
+    quality is below the floor: ``reason`` says why; no name is given whatever the scores)."""
 
     matches: list[Match]
     probe_r: float
+    reason: str | None = None
+    quality: dict[str, Any] | None = None
+    fpir: float | None = None
+
+    @property
+    def decision(self) -> str:
+        from .decision import MATCH, UNDECIDED, UNKNOWN
+
+        if self.reason is not None:
+            return UNDECIDED
+        return MATCH if self.matches and self.matches[0].accepted else UNKNOWN
 
     @property
     def identity(self) -> str | None:
-        return self.matches[0].name if self.matches and self.matches[0].accepted else None
+        from .decision import MATCH
+
+        return self.matches[0].name if self.decision == MATCH else None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"identity": self.identity, "probe_r": round(self.probe_r, 2),
+        return {"identity": self.identity, "decision": self.decision, "reason": self.reason,
+                "probe_r": round(self.probe_r, 2), "fpir": self.fpir, "quality": self.quality,
                 "matches": [{"name": m.name, "score": round(m.score, 5),
                              "threshold": None if m.threshold is None else round(m.threshold, 5),
-                             "accepted": m.accepted} for m in self.matches]}
+                             "accepted": m.accepted and self.reason is None,
+                             **({} if m.rank_score is None else {"rank_score": round(m.rank_score, 5)})}
+                            for m in self.matches]}
 
 
 @dataclass
@@ -202,9 +217,14 @@ class Gallery:
 
     # ---- search
     def search(self, probes: np.ndarray, probe_r: Sequence[float], rec: Any = None, k: int = 5,
-               over: str = "fused", threshold: float | None = None) -> list[SearchResult]:
+               over: str = "fused", threshold: float | None = None, fpir: float | None = None,
+               faces: Sequence[Any] | None = None) -> list[SearchResult]:
         """Top-k identities per probe (L2-normalised embeddings, Q x D) with open-set decisions:
-        ``threshold``, else the recognizer's threshold for (probe r, the identity's r)."""
+        ``threshold``, else the recognizer's open-set threshold for the probe's r and this gallery's
+        size at ``fpir`` (``lrface.decision``). ``faces`` (the prepared probes): a probe below the
+        quality floor gets "cannot decide"."""
+        from .decision import DEFAULT_FPIR, open_set_threshold, undecidable
+
         if k < 1:
             raise LrfaceError(f"k must be at least 1, got {k}")
         probes = np.ascontiguousarray(np.asarray(probes, np.float32).reshape(-1, self.dim))
@@ -220,29 +240,33 @@ class Gallery:
             scores, idx = self.index("templates").search(probes, kk)
             rows = [top_identities(self.ident[ir[ir >= 0]], sr[ir >= 0], k) for ir, sr in zip(idx, scores)]
         out = []
-        for row, pr in zip(rows, probe_r):
+        fpir = DEFAULT_FPIR if fpir is None else fpir
+        n = len(self.names)
+        for j, (row, pr) in enumerate(zip(rows, probe_r)):
             matches = []
             for ident, s in row:
                 thr = threshold
                 if thr is None and rec is not None:
-                    cal = getattr(rec, "calibration", None)
-                    thr = cal.threshold(float(pr), float(fused_r[ident])) if cal is not None else rec.threshold
+                    thr = open_set_threshold(rec, float(pr), n, fpir, float(fused_r[ident]))
                 matches.append(Match(self.names[ident], s, thr))
-            out.append(SearchResult(matches, float(pr)))
+            face = faces[j] if faces is not None else None
+            q = getattr(face, "quality", None)
+            out.append(SearchResult(matches, float(pr), undecidable(face), None if q is None else q.to_dict(),
+                                    None if threshold is not None else fpir))
         return out
 
     def identify(self, rec: Any, images: Sequence[Any], k: int = 5, framing: str = "auto", aligned: bool = False,
-                 over: str = "fused", threshold: float | None = None,
-                 batch_size: int = 32) -> Iterator[tuple[str, Any, "SearchResult | None"]]:
+                 over: str = "fused", threshold: float | None = None, batch_size: int = 32,
+                 fpir: float | None = None) -> Iterator[tuple[str, Any, "SearchResult | None"]]:
         """Identify probe images (paths, arrays or PIL images), embedded in batches: yields (source,
         prepared face or the reason it was skipped, result or None)."""
-        from .recognizer import embedded_batches
+        from .batches import embedded_batches
 
         self.check_recognizer(rec)
         for bad, ok, emb in embedded_batches(rec, images, aligned, framing, batch_size):
             yield from ((p, reason, None) for p, reason in bad)
             if ok:
-                found = self.search(emb, [f.r for _, f in ok], rec, k, over, threshold)
+                found = self.search(emb, [f.r for _, f in ok], rec, k, over, threshold, fpir, [f for _, f in ok])
                 yield from ((p, f, r) for (p, f), r in zip(ok, found))
 
     # ---- persistence
@@ -328,7 +352,7 @@ def enroll(gallery: Gallery, rec: Any, items: Sequence[tuple[str, Path]], framin
     from tqdm import tqdm
 
     from .data.facecache import content_key
-    from .recognizer import embedded_batches
+    from .batches import embedded_batches
 
     report = EnrollReport()
     by_name: dict[str, list[Path]] = {}
@@ -343,7 +367,7 @@ def enroll(gallery: Gallery, rec: Any, items: Sequence[tuple[str, Path]], framin
                 if not ok:
                     continue
                 faces = [f for _, f in ok]
-                n = gallery.add(name, emb, [f.r for f in faces], [quality(f.r, sharpness(f.crop)) for f in faces],
+                n = gallery.add(name, emb, [f.r for f in faces], [face_score(f) for f in faces],
                                 [p for p, _ in ok], [content_key(p) for p, _ in ok])
                 report.added += n
                 report.skipped_duplicates += len(ok) - n

@@ -13,7 +13,7 @@ from .errors import LrfaceError
 MAX_FILE_BYTES = 200 * 2**20  # larger files are refused before decoding
 MAX_PIXELS = 100_000_000  # image area refused beyond this (decompression bombs)
 MAX_DECODE_BYTES = 256 * 2**20  # refuse what would take more memory than this once decoded
-MAX_SIDE = 2048  # larger images are downscaled (area) before detection
+MAX_SIDE = 2048  # dlib's detectors see larger images shrunk to this (the tiled ONNX detectors see every pixel)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".ppm", ".pbm", ".tif", ".tiff", ".webp", ".gif"}
 FORMATS = ("JPEG", "PNG", "BMP", "PPM", "TIFF", "WEBP", "GIF")  # the decoders Pillow may use (PPM covers PGM/PBM)
 _BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "RGB": 3, "RGBA": 4, "CMYK": 4, "YCbCr": 3, "LAB": 3, "HSV": 3,
@@ -44,7 +44,7 @@ def _decoded_bytes(im: Image.Image) -> int:
     return im.width * im.height * per * max(1, getattr(im, "n_frames", 1) if im.format == "TIFF" else 1)
 
 
-def load_image(path: str | os.PathLike[str], max_side: int | None = MAX_SIDE) -> np.ndarray:
+def load_image(path: str | os.PathLike[str], max_side: int | None = None) -> np.ndarray:
     """Read ``path`` as RGB uint8 (EXIF orientation applied); downscale if a side exceeds ``max_side``.
 
     Guarded by file size, pixel count and decoded size (a JPEG is decoded at a reduced scale when

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import torch
@@ -21,7 +21,9 @@ from .models import create_model
 
 if TYPE_CHECKING:
     from .calibration import Calibration
+    from .operating import FarTables, OpenSetCalibration
     from .degrade import Reduce, Resolution
+    from .quality import FaceQuality
 
 # Cosine-similarity thresholds calibrated on LFW View 1 (pairsDevTrain): best-accuracy threshold,
 # printed by `lrface calibrate --model NAME`.
@@ -31,7 +33,7 @@ MIN_DETECT_SIDE = 32  # images smaller than this are not searched for faces
 AUTO_CROP_SIDE = 160  # framing "auto": an image up to this size with no detected face is taken as a crop
 AUTO_FRAMING = "tight"  # ... framed as a face-detector box
 MIN_CHIP = 4  # smallest native-resolution chip
-MIN_AUTO_CROP_SIDE = 8  # framing "auto" never takes a smaller image for a face
+MIN_AUTO_CROP_SIDE = 4  # framing "auto" takes images down to this side as crops (a 5x7 px CCTV face: "cannot decide")
 MIN_CROP_R = 4.0  # a declared crop must hold a face of at least this resolution
 FLAT_STD = 2.0  # grey levels: a crop flatter than this holds no face
 FRAMING_CHOICES = ("auto", "photo", *FRAMINGS)
@@ -56,6 +58,25 @@ def default_calibration(model: str) -> "Calibration | None":
 
     entry = read_manifest().get(model, {}).get("calibration")
     return None if entry is None else Calibration.from_dict(entry)
+
+
+def detector_for(detector: str, style: str) -> str:
+    """``auto`` is the detector that suits the model's crop: for dlib chips dlib's HOG (dlib's exact
+    landmarks) with CenterFace for the small faces it misses; for ArcFace crops SCRFD, whose five
+    points (eyes, nose, mouth corners) align the crop as insightface does."""
+    return "scrfd" if detector == "auto" and style == "arcface" else detector
+
+
+def default_operating_points(model: str) -> tuple["FarTables | None", "FarTables | None", "OpenSetCalibration | None"]:
+    """The FAR tables, FNMR tables and open-set table stored with a published model (``lrface
+    calibrate --operating-points --save``), each None when not fitted."""
+    from .models.published import read_manifest
+    from .operating import FarTables, OpenSetCalibration
+
+    entry = read_manifest().get(model, {})
+    far, frr, osc = entry.get("far_tables"), entry.get("frr_tables"), entry.get("open_set")
+    return (FarTables.from_dict(far) if far else None, FarTables.from_dict(frr) if frr else None,
+            OpenSetCalibration.from_dict(osc) if osc else None)
 
 
 def center_crop(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -86,10 +107,11 @@ def resolve_device(device: str | None = None) -> torch.device:
 class PreparedFace:
     """An aligned face and what was measured on the way.
 
-    ``crop``: the chip at the model input (HR expert); ``small``: the chip at the face's own
-    resolution (dlib framing, about 0.904 r px; for native-resolution LR experts), None for large
-    faces; ``r``: measured resolution (px of a 112 ArcFace crop); ``framing``: ``photo`` when the
-    face was detected, else the declared crop framing.
+    ``crop``: the chip at the model input (HR expert); ``small_chip``: the chip at the size of the
+    detail the face holds (the model's framing: about 0.904 r px for dlib chips, r px for ArcFace
+    crops; what LR experts read), None for full-resolution faces; ``r``: the effective resolution
+    (px of a 112 ArcFace crop; ``quality`` holds the geometric one beside it); ``framing``:
+    ``photo`` when the face was detected, else the declared crop framing.
     """
 
     crop: np.ndarray
@@ -103,6 +125,12 @@ class PreparedFace:
     fallback: bool = False  # auto mode found no face and took the image as a crop
     upside_down: bool = False  # the detector scores the face higher turned 180 degrees
     box: tuple[float, float, float, float] | None = None  # the detected face used (left, top, right, bottom)
+    quality: "FaceQuality | None" = None  # effective resolution and the rest (``lrface.quality``)
+
+    @property
+    def r_geom(self) -> float:
+        """Resolution from geometry alone (``r`` is the effective, blur-aware resolution)."""
+        return self.quality.r_geom if self.quality is not None else self.r
 
     @property
     def small(self) -> bool:
@@ -118,7 +146,10 @@ class PreparedFace:
         if self.upside_down:
             out.append(f"the face in {self.source} looks upside down (found more surely turned 180 degrees): "
                        "rotate the image for a reliable result")
-        if self.small:
+        if self.quality is not None and self.quality.blurred:
+            out.append(f"blurred face in {self.source}: {self.quality.r_geom:.0f} px of geometry hold the detail of "
+                       f"r = {self.quality.r_detail:.0f}; handled as a face of r = {self.r:.0f}")
+        elif self.small:
             what = f"{self.eye_px:.0f} px between the eyes" if self.eye_px is not None else f"a {self.face_px:.0f} px crop"
             out.append(f"small face in {self.source} ({what}, r = {self.r:.0f}): expect lower accuracy")
         return out
@@ -126,11 +157,40 @@ class PreparedFace:
 
 @dataclass
 class Verification:
+    """``same``: the score reaches the threshold (at ``far`` when operating points are fitted);
+    ``reason`` set: a face is below the quality floor and the answer is "cannot decide"."""
+
     similarity: float
     threshold: float
     same: bool
     faces: tuple[PreparedFace, PreparedFace]
     experts: tuple[str, str] = ("hr", "hr")
+    far: float | None = None
+    reason: str | None = None
+    different_below: float | None = None  # "different person" only below this score (FNMR tables)
+
+    @property
+    def decision(self) -> str:
+        if self.reason is not None:
+            return "cannot decide"
+        if self.same:
+            return "same person"
+        if self.different_below is None or self.similarity < self.different_below:
+            return "different person"
+        return "cannot decide"
+
+    @property
+    def explanation(self) -> str:
+        """The decision in words, with the reason when no answer is given."""
+        if self.reason is not None:
+            return self.reason
+        if self.decision == "cannot decide":
+            from .decision import DEFAULT_FNMR
+
+            return (f"cannot decide: the similarity lies between {self.different_below:.4f} (below: different person; "
+                    f"genuine pairs of these resolutions fall there at rate {DEFAULT_FNMR:g}) and {self.threshold:.4f} "
+                    "(above: same person)")
+        return self.decision
 
 
 def as_rgb(image: ImageLike) -> tuple[np.ndarray, str]:
@@ -207,6 +267,9 @@ class FaceRecognizer:
     detector: str
     threshold: float | None
     calibration: "Calibration | None" = None
+    far_tables: "FarTables | None" = None
+    frr_tables: "FarTables | None" = None
+    open_set: "OpenSetCalibration | None" = None
 
     def prepare(self, image: ImageLike, aligned: bool = False, framing: str = "auto") -> PreparedFace:
         """Load ``image`` and align its face. ``framing``: ``auto`` (detect; an image too small to
@@ -220,10 +283,11 @@ class FaceRecognizer:
         if aligned:
             framing = self.style
         n_faces, eye_px, face_px, fallback, upside_down = 1, None, float(min(h, w)), False, False
+        found: Face | None = None
         if framing in ("auto", "photo"):
             faces = detect_faces(rgb, self.detector) if min(h, w) >= MIN_DETECT_SIDE else []
             if faces:
-                face = faces[0]
+                face = found = faces[0]
                 lm, n_faces, eye_px, face_px = face.landmarks, len(faces), face.eye_distance, face.width
                 r, used = face_resolution(lm), "photo"
                 upside_down = looks_upside_down(rgb, face, self.detector)
@@ -240,26 +304,35 @@ class FaceRecognizer:
         if used != "photo":
             lm, r = crop_landmarks(h, w, used), crop_resolution(h, w, used)
             check_crop(rgb, source, r)
-        box = faces[0].box if used == "photo" else None
-        return self.prepared(rgb, source, lm, r, used, face_px, eye_px, n_faces, fallback, upside_down, box)
+        return self.prepared(rgb, source, lm, r, used, face_px, eye_px, n_faces, fallback, upside_down, found)
 
     def prepared(self, rgb: np.ndarray, source: str, lm: np.ndarray, r: float, framing: str = "photo",
                  face_px: float = 0.0, eye_px: float | None = None, n_faces: int = 1, fallback: bool = False,
-                 upside_down: bool = False, box: tuple[float, float, float, float] | None = None) -> PreparedFace:
-        """Align the face with dlib-order landmarks ``lm`` at model input and, when small, at its own size."""
-        crop = align(rgb, lm, size=self.input_size[0], style=self.style)
+                 upside_down: bool = False, face: Face | None = None) -> PreparedFace:
+        """Align the face with dlib-order landmarks ``lm`` at model input, measure its effective
+        resolution (``lrface.quality``: min of the geometric ``r`` and the detail it holds) and, when
+        that is below full resolution, align it again at the size of the detail it really holds."""
+        from .quality import measure, yaw_proxy
+
+        crop = align(rgb, lm, size=self.input_size[0], style=self.style,
+                     points=face.points if face is not None else None)
+        chip150 = crop if (self.style, self.input_size[0]) == ("dlib", 150) else align(rgb, lm, size=150, style="dlib")
+        yaw = yaw_proxy(lm, face.points) if face is not None else None
+        q = measure(chip150, r, yaw, face.score if face is not None else None)
         small = None
-        if r < REFERENCE_CROP and self.style == "dlib":
-            side = max(MIN_CHIP, target_size(r, "dlib", self.input_size[0])[0])
-            small = align(rgb, lm, size=side, style="dlib")
-        return PreparedFace(crop, source, face_px, eye_px, n_faces, r, framing, small, fallback, upside_down, box)
+        if q.r_eff < REFERENCE_CROP:
+            side = max(MIN_CHIP, target_size(q.r_eff, self.style, self.input_size[0])[0])
+            small = align(rgb, lm, size=side, style=self.style, points=face.points if face is not None else None)
+        box = face.box if face is not None else None
+        return PreparedFace(crop, source, face_px, eye_px, n_faces, q.r_eff, framing, small, fallback, upside_down,
+                            box, q)
 
     def prepare_all(self, image: ImageLike) -> list[PreparedFace]:
         """Every face the detector finds in ``image`` (largest first), each aligned; [] if none."""
         rgb, source = as_rgb(image)
         faces = detect_faces(rgb, self.detector, complete=True) if min(rgb.shape[:2]) >= MIN_DETECT_SIDE else []
         return [self.prepared(rgb, source, f.landmarks, face_resolution(f.landmarks), "photo", f.width, f.eye_distance,
-                              len(faces), box=f.box) for f in faces]
+                              len(faces), face=f) for f in faces]
 
     def embed_faces(self, faces: Sequence[PreparedFace]) -> np.ndarray:
         raise NotImplementedError
@@ -267,11 +340,27 @@ class FaceRecognizer:
     def expert_for_face(self, face: PreparedFace) -> str:
         return "hr"
 
-    def threshold_for(self, a: PreparedFace, b: PreparedFace) -> float | None:
-        """The decision threshold for this pair: calibrated for both resolutions when possible."""
-        if self.calibration is not None:
-            return self.calibration.threshold(a.r, b.r)
-        return self.threshold
+    def threshold_for(self, a: PreparedFace, b: PreparedFace, far: float | None = None) -> float | None:
+        """The decision threshold for this pair: at ``far`` (default ``decision.DEFAULT_FAR``) for
+        both effective resolutions when operating points are fitted, else best-accuracy calibrated."""
+        from .decision import verification_threshold
+
+        return verification_threshold(self, a.r, b.r, far)
+
+    def consistency(self, faces: Sequence[PreparedFace], emb: np.ndarray) -> None:
+        """The model's own agreement: cosine of each face's embedding and its mirror image's, kept
+        in ``face.quality.consistency`` (part of the quality score)."""
+        import dataclasses
+
+        todo = [i for i, f in enumerate(faces) if f.quality is not None]
+        if not todo:
+            return
+        mirrored = [dataclasses.replace(faces[i], crop=np.ascontiguousarray(faces[i].crop[:, ::-1]),
+                                        small_chip=None if faces[i].small_chip is None
+                                        else np.ascontiguousarray(faces[i].small_chip[:, ::-1])) for i in todo]
+        em = self.embed_faces(mirrored)
+        for i, e in zip(todo, em):
+            faces[i].quality.consistency = float(np.dot(emb[i], e))  # type: ignore[union-attr]
 
     def pair_score(self, a: PreparedFace, b: PreparedFace, ea: np.ndarray, eb: np.ndarray) -> float:
         """The similarity that decides a pair (cosine of the embeddings here)."""
@@ -289,17 +378,24 @@ class FaceRecognizer:
         return (np.asarray(a) * np.asarray(b)).sum(-1)
 
     def verify(self, a: ImageLike, b: ImageLike, threshold: float | None = None, aligned: bool = False,
-               framing_a: str = "auto", framing_b: str = "auto") -> Verification:
-        """Same person? Each image detected or framed as declared; the threshold is calibrated for
-        the two measured resolutions unless ``threshold`` is given."""
+               framing_a: str = "auto", framing_b: str = "auto", far: float | None = None) -> Verification:
+        """Same person? Each image detected or framed as declared; the threshold is the one at
+        ``far`` (default ``decision.DEFAULT_FAR``) for the two effective resolutions unless
+        ``threshold`` is given; a face below the quality floor makes the answer "cannot decide"."""
+        from .decision import DEFAULT_FAR, different_threshold, undecidable
+
         fa, fb = self.prepare(a, aligned, framing_a), self.prepare(b, aligned, framing_b)
-        thr = self.threshold_for(fa, fb) if threshold is None else threshold
+        thr = self.threshold_for(fa, fb, far) if threshold is None else threshold
         if thr is None:
             raise LrfaceError(f"no calibrated threshold for {self.model_name} with these weights: pass --threshold, "
                               "or publish the model and run `lrface calibrate --save`")
         ea, eb = self.embed_faces([fa, fb])
+        self.consistency([fa, fb], np.stack([ea, eb]))
         sim = self.pair_score(fa, fb, ea, eb)
-        return Verification(sim, thr, sim >= thr, (fa, fb), (self.expert_for_face(fa), self.expert_for_face(fb)))
+        used_far = None if threshold is not None or self.far_tables is None else (DEFAULT_FAR if far is None else far)
+        low = None if threshold is not None else different_threshold(self, fa.r, fb.r)
+        return Verification(sim, thr, sim >= thr, (fa, fb), (self.expert_for_face(fa), self.expert_for_face(fb)),
+                            used_far, undecidable(fa) or undecidable(fb), low)
 
 
 class Recognizer(FaceRecognizer):
@@ -311,12 +407,14 @@ class Recognizer(FaceRecognizer):
         self.device = resolve_device(device)
         self.model = create_model(model, weights=weights).to(self.device).to(memory_format=torch.channels_last)
         self.batch_size = batch_size
-        self.detector = detector
         self.input_size: tuple[int, int] = tuple(self.model.input_size)  # type: ignore[assignment]
         self.style: str = self.model.align_style
+        self.detector = detector_for(detector, self.style)
         # None: no calibrated threshold for these weights (verify then asks for --threshold)
         self.threshold = default_threshold(model) if weights is None else None
         self.calibration = default_calibration(model) if weights is None else None
+        if weights is None:
+            self.far_tables, self.frr_tables, self.open_set = default_operating_points(model)
 
     @classmethod
     def from_model(cls, model: torch.nn.Module, name: str = "custom", batch_size: int = 32,
@@ -366,65 +464,3 @@ class Recognizer(FaceRecognizer):
         if not faces:
             return np.zeros((0, self.embedding_dim), np.float32)
         return self.embed_crops(np.stack([f.crop for f in faces]))
-
-
-@dataclass
-class EmbeddedSet:
-    """Embeddings of a batch of files: the good ones with their measured r and expert, the bad ones
-    with one-line reasons."""
-
-    paths: list[str]
-    embeddings: np.ndarray
-    resolutions: np.ndarray
-    experts: list[str]
-    failed: list[tuple[str, str]]
-
-
-def embed_paths(rec: FaceRecognizer, paths: Sequence[Path], aligned: bool = False, framing: str = "auto",
-                batch_size: int = 32, progress: bool = True) -> EmbeddedSet:
-    """Embed every file, batch by batch; bad files are skipped and listed, good ones always kept."""
-    from tqdm import tqdm
-
-    good: list[PreparedFace] = []
-    names: list[str] = []
-    embs: list[np.ndarray] = []
-    failed: list[tuple[str, str]] = []
-    with tqdm(total=len(paths), desc="embed", unit="img", disable=not progress) as bar:
-        for bad, ok, emb in embedded_batches(rec, paths, aligned, framing, batch_size):
-            failed += bad
-            names += [p for p, _ in ok]
-            good += [f for _, f in ok]
-            embs.append(emb)
-            bar.update(len(bad) + len(ok))
-    emb = np.concatenate(embs) if embs else np.zeros((0, rec.embedding_dim), np.float32)
-    return EmbeddedSet(names, emb, np.array([f.r for f in good], np.float32),
-                       [rec.expert_for_face(f) for f in good], failed)
-
-
-def embedded_batches(rec: FaceRecognizer, images: Iterable, aligned: bool = False, framing: str = "auto",
-                     batch_size: int = 32) -> Iterator[tuple[list[tuple[str, str]], list[tuple[str, PreparedFace]],
-                                                             np.ndarray]]:
-    """Prepare images one by one and embed them ``batch_size`` at a time: yields (skipped (source,
-    reason), prepared (source, face), their embeddings) per batch; a bad image never stops the rest."""
-    bad: list[tuple[str, str]] = []
-    ok: list[tuple[str, PreparedFace]] = []
-    for p, face in iter_prepared(rec, images, aligned, framing):
-        if isinstance(face, str):
-            bad.append((str(p), face))
-        else:
-            ok.append((str(p), face))
-        if len(ok) >= batch_size:
-            yield bad, ok, rec.embed_faces([f for _, f in ok])
-            bad, ok = [], []
-    if bad or ok:
-        yield bad, ok, rec.embed_faces([f for _, f in ok])
-
-
-def iter_prepared(rec: FaceRecognizer, paths: Iterable[Path], aligned: bool = False,
-                  framing: str = "auto") -> Iterable[tuple[Path, PreparedFace | str]]:
-    """Yield (path, PreparedFace) or (path, error message) without stopping on bad files."""
-    for p in paths:
-        try:
-            yield p, rec.prepare(p, aligned, framing)
-        except LrfaceError as e:
-            yield p, str(e)

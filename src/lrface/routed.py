@@ -19,7 +19,7 @@ import torch
 from .calibration import Calibration
 from .degrade import Reduce, Resolution, is_full, resolution_value
 from .degrade.lowres import to_input
-from .recognizer import FaceRecognizer, PreparedFace, Recognizer
+from .recognizer import FaceRecognizer, PreparedFace, Recognizer, default_operating_points
 
 log = logging.getLogger(__name__)
 HR, LR = "hr", "lr"
@@ -141,8 +141,11 @@ def load_recognizer(model: str = DEFAULT_MODEL, weights: str | None = None, devi
         lr = Recognizer(entry["lr"], device=device, batch_size=batch_size, detector=detector)
         cal = Calibration.from_dict(entry["calibration"]) if entry.get("calibration") else None
         w = match_weight if match_weight is not None else float(entry.get("match_weight", 0.0))
-        return RoutedRecognizer(hr, lr, float(cutoff if cutoff is not None else entry["cutoff"]), model, cal,
-                                entry.get("threshold"), w)
+        routed = RoutedRecognizer(hr, lr, float(cutoff if cutoff is not None else entry["cutoff"]), model, cal,
+                                  entry.get("threshold"), w)
+        if cutoff is None and match_weight is None:  # operating points hold for the published routing only
+            routed.far_tables, routed.frr_tables, routed.open_set = default_operating_points(model)
+        return routed
     if lr_model is None and lr_weights is None:
         if cutoff is not None or match_weight is not None:
             raise LrfaceError("--cutoff / --match-weight need a routed model or an LR expert (--lr-model / --lr-weights)")

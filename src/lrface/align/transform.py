@@ -79,6 +79,13 @@ def arcface_matrix(landmarks: np.ndarray, size: int = 112) -> np.ndarray:
     return similarity_transform(eyes, ARCFACE_112[:2] * size / 112.0)
 
 
+def arcface5_matrix(points: np.ndarray, size: int = 112) -> np.ndarray:
+    """Image -> crop map taking a detector's 5 points (image-left eye, image-right eye, nose tip,
+    mouth corners left and right) onto insightface's ArcFace template (least-squares similarity,
+    as insightface's ``norm_crop``)."""
+    return similarity_transform(np.asarray(points, np.float64), ARCFACE_112 * size / 112.0)
+
+
 def warp(image: np.ndarray, m: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Bilinear warp with zero border, values truncated as dlib does; halves the image first while
     the map shrinks it >2x (dlib's pyramid), so small chips of big faces are not aliased."""
@@ -95,14 +102,18 @@ def warp(image: np.ndarray, m: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def align(image: np.ndarray, landmarks: np.ndarray, size: int | None = None, style: str = "dlib",
-          padding: float | None = None) -> np.ndarray:
-    """Aligned square face crop (uint8 RGB) for ``style`` in {"dlib", "arcface"}."""
+          padding: float | None = None, points: np.ndarray | None = None) -> np.ndarray:
+    """Aligned square face crop (uint8 RGB) for ``style`` in {"dlib", "arcface"}. ``arcface`` uses
+    the detector's 5 ``points`` when given (insightface's alignment), else the two eye centres of
+    the dlib-order ``landmarks``."""
     if style not in STYLES:
         raise LrfaceError(f"unknown alignment style {style!r}; choose from {', '.join(STYLES)}")
     default_size, default_pad = STYLES[style]
     size = size or default_size
     if style == "dlib":
         m = dlib_chip_matrix(landmarks, size, default_pad if padding is None else padding)
+    elif points is not None and np.isfinite(points).all():
+        m = arcface5_matrix(points, size)
     else:
         m = arcface_matrix(landmarks, size)
     return warp(image, m, (size, size))

@@ -32,16 +32,19 @@ def content_key(path: str | Path) -> str:
     return hashlib.sha1(Path(path).read_bytes()).hexdigest()
 
 
+ROW = 25  # status, box[4], dlib-order landmarks[5, 2], the detector's own 5 points[5, 2] (NaN when none)
+
+
 class LandmarkStore:
-    """content key -> (status, box[4], landmarks[5,2]) persisted as one npz, written atomically."""
+    """content key -> (status, box[4], landmarks[5,2], points[5,2]) persisted as one npz, written atomically."""
 
     def __init__(self, detector: str = "hog", root: Path | None = None) -> None:
-        self.path = (root or cache_dir()) / "landmarks" / f"{detector}.npz"
+        self.path = (root or cache_dir()) / "landmarks" / f"{detector}-5pt.npz"
         self.rows: dict[str, np.ndarray] = read_keyed_npz(self.path, "rows")
 
     def save(self) -> None:
         """Merge with what other processes saved meanwhile, then write (a read-only cache warns)."""
-        self.rows.update(update_keyed_npz(self.path, "rows", self.rows, 15))
+        self.rows.update(update_keyed_npz(self.path, "rows", self.rows, ROW))
 
 
 def _detect_one(args: tuple[str, str]) -> tuple[str, np.ndarray | str]:
@@ -50,11 +53,13 @@ def _detect_one(args: tuple[str, str]) -> tuple[str, np.ndarray | str]:
         faces = detect_faces(load_image(path), detector)
     except LrfaceError as e:
         return path, str(e)
-    row = np.full(15, np.nan)
+    row = np.full(ROW, np.nan)
     if faces:
         row[0] = DETECTED
         row[1:5] = faces[0].box
-        row[5:] = faces[0].landmarks.reshape(-1)
+        row[5:15] = faces[0].landmarks.reshape(-1)
+        if faces[0].points is not None:
+            row[15:25] = faces[0].points.reshape(-1)
     else:
         row[0] = FAILED
     return path, row
@@ -95,7 +100,7 @@ def detect_dataset(paths: Sequence[Path], detector: str = "hog", progress: bool 
                 if done % 2000 == 1999:
                     store.save()
         store.save()
-    rows = np.full((len(paths), 15), np.nan)
+    rows = np.full((len(paths), ROW), np.nan)
     rows[:, 0] = FAILED
     for i, k in enumerate(keys):
         if k in store.rows:
@@ -116,16 +121,24 @@ def _fill_fallbacks(paths: Sequence[Path], rows: np.ndarray, errors: dict[int, s
         img = load_image(paths[i])
         rows[i, 0] = FALLBACK
         rows[i, 1:5] = box
-        rows[i, 5:] = landmarks_for_box(img, box).reshape(-1)
+        rows[i, 5:15] = landmarks_for_box(img, box).reshape(-1)
 
 
-def aligned_crops(paths: Sequence[str | Path], style: str = "dlib", size: int = 150, detector: str = "hog",
+def dataset_detector(style: str) -> str:
+    """The detector that aligns datasets for ``style``: dlib's HOG for dlib chips (dlib's own
+    landmarks, as dlib's network was trained), SCRFD for ArcFace crops (insightface's 5 points)."""
+    return "scrfd" if style == "arcface" else "hog"
+
+
+def aligned_crops(paths: Sequence[str | Path], style: str = "dlib", size: int = 150, detector: str | None = None,
                   progress: bool = True) -> CropSet:
     """Aligned uint8 crops for a dataset; faces detected once per image content (cached)."""
     paths = [Path(p) for p in paths]
+    detector = detector or dataset_detector(style)
     keys, rows, errors = detect_dataset(paths, detector, progress)
     crops = np.zeros((len(paths), size, size, 3), np.uint8)
     for i in tqdm(range(len(paths)), desc="align", disable=not progress, unit="img"):
         if rows[i, 0] != FAILED:
-            crops[i] = align(load_image(paths[i]), rows[i, 5:].reshape(5, 2), size=size, style=style)
+            crops[i] = align(load_image(paths[i]), rows[i, 5:15].reshape(5, 2), size=size, style=style,
+                             points=rows[i, 15:25].reshape(5, 2))
     return CropSet(crops, rows[:, 0].astype(int), keys, errors)

@@ -12,6 +12,9 @@ free place. Each scene holds ``faces`` faces of sizes drawn from ``sizes``; the 
 sensor noise (sd 2 grey levels) and JPEG (quality 90). Written as ``images/NNNN.jpg`` and
 ``truth.json`` (eye centres and IOD per face).
 
+The crowd case (``crowd=True``, ``make-detect-benchmark --crowd``): a 4,000 x 3,000 canvas of the
+same strips holding hundreds of faces at IOD 6-20 px, as in a group photo of a crowd.
+
 Matching (detector-agnostic, no box conventions): a detection matches a ground-truth face when
 the midpoint of its eyes lies within 0.5 x IOD of the true midpoint and its IOD is within a
 factor of 2 of the true one; each face matches at most one detection (greedy by score).
@@ -38,6 +41,7 @@ from ..imageio import load_image
 
 SIZES = (4, 6, 8, 10, 12, 16, 20, 24, 32, 48, 64)
 SCENE = (480, 640)
+CROWD_SCENE, CROWD_SIZES, CROWD_FACES = (3000, 4000), (6, 8, 10, 12, 16, 20), 300
 
 
 def eye_centres(face: Face) -> np.ndarray:
@@ -46,17 +50,23 @@ def eye_centres(face: Face) -> np.ndarray:
     return np.stack([lm[2:4].mean(0), lm[0:2].mean(0)])
 
 
-def _background(photos: list[Path], rng: np.random.Generator) -> np.ndarray:
-    strips = [load_image(photos[i])[190:250] for i in rng.choice(len(photos), 24, replace=False)]
-    rows = [np.concatenate(strips[k : k + 3], 1) for k in range(0, 24, 3)]  # 8 rows of 3: 750 x 480
-    off = int(rng.integers(0, 750 - SCENE[1] + 1))
-    return np.ascontiguousarray(np.concatenate(rows, 0)[:, off : off + SCENE[1]])
+def _background(photos: list[Path], rng: np.random.Generator, scene: tuple[int, int] = SCENE) -> np.ndarray:
+    """A mosaic of 60 px bottom strips of LFW photos, 3 per 750 px row (more rows for taller scenes)."""
+    per_row, n_rows = -(-(scene[1] + 110) // 250), -(-scene[0] // 60)
+    n = per_row * n_rows
+    strips = [load_image(photos[i])[190:250] for i in rng.choice(len(photos), n, replace=n > len(photos))]
+    rows = [np.concatenate(strips[k : k + per_row], 1) for k in range(0, n, per_row)]
+    off = int(rng.integers(0, rows[0].shape[1] - scene[1] + 1))
+    return np.ascontiguousarray(np.concatenate(rows, 0)[: scene[0], off : off + scene[1]])
 
 
 @lru_cache(maxsize=1)
-def _background_detector() -> CenterFace:
-    """One low-threshold CenterFace for all backgrounds (its ONNX model loaded once)."""
-    return CenterFace(threshold=0.3)
+def _background_detector():  # noqa: ANN202 - a detector callable
+    """One low-threshold CenterFace for all backgrounds (its ONNX model loaded once), tiled on large ones."""
+    from ..align.fivepoint import TILE, tiled
+
+    det = CenterFace(threshold=0.3, max_side=TILE)
+    return lambda image: tiled(det, image)
 
 
 def _ignore_regions(background: np.ndarray) -> list[list[float]]:
@@ -86,8 +96,12 @@ def _paste(scene: np.ndarray, photo: np.ndarray, eyes: np.ndarray, iod: float, a
 
 
 def make_detection_benchmark(out: Path, images: int = 100, faces: int = 6, sizes: Sequence[int] = SIZES,
-                             seed: int = 0, data_root: str | None = None) -> dict:
-    """Write the benchmark (module doc); returns its manifest."""
+                             seed: int = 0, data_root: str | None = None, crowd: bool = False) -> dict:
+    """Write the benchmark (module doc); returns its manifest. ``crowd``: the crowd case (its own
+    canvas, face count and sizes)."""
+    scene_hw = CROWD_SCENE if crowd else SCENE
+    if crowd:
+        faces, sizes = CROWD_FACES if faces == 6 else faces, CROWD_SIZES
     root = lfw_dir(data_root) / "lfw-deepfunneled"
     photos = sorted(root.glob("*/*.jpg"))
     if len(photos) < 100:
@@ -95,12 +109,12 @@ def make_detection_benchmark(out: Path, images: int = 100, faces: int = 6, sizes
     rng = np.random.default_rng(seed)
     truth = []
     for n in tqdm(range(images), desc="scenes", unit="img"):
-        scene = _background(photos, rng)
+        scene = _background(photos, rng, scene_hw)
         ignore = _ignore_regions(scene)
         boxes: list[list[float]] = []
         placed = []
         tries = 0
-        while len(placed) < faces and tries < 200:
+        while len(placed) < faces and tries < 40 * faces:
             tries += 1
             photo = load_image(photos[int(rng.integers(len(photos)))])
             found = detect_faces(photo, "hog", upsample=0)
@@ -108,7 +122,7 @@ def make_detection_benchmark(out: Path, images: int = 100, faces: int = 6, sizes
                 continue
             iod = float(rng.choice(sizes))
             side = 3.2 * iod + 2
-            at = np.array([rng.uniform(side, SCENE[1] - side), rng.uniform(side, SCENE[0] - side)])
+            at = np.array([rng.uniform(side, scene_hw[1] - side), rng.uniform(side, scene_hw[0] - side)])
             box = [at[0] - side / 2, at[1] - side / 2, at[0] + side / 2, at[1] + side / 2]
             if any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in boxes + ignore):
                 continue
@@ -119,7 +133,7 @@ def make_detection_benchmark(out: Path, images: int = 100, faces: int = 6, sizes
         ok, buf = cv2.imencode(".jpg", np.clip(noisy, 0, 255).astype(np.uint8)[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 90])
         atomic_write_bytes(out / "images" / f"{n:04d}.jpg", buf.tobytes())
         truth.append({"image": f"images/{n:04d}.jpg", "faces": placed, "ignore": ignore})
-    manifest = {"images": images, "faces_per_image": faces, "sizes": list(sizes), "seed": seed,
+    manifest = {"images": images, "faces_per_image": faces, "sizes": list(sizes), "seed": seed, "crowd": crowd,
                 "rule": __doc__.split("Rule", 1)[1].split("Matching", 1)[0].strip(), "truth": truth}
     atomic_write_text(out / "truth.json", json.dumps(manifest, indent=1))
     return manifest

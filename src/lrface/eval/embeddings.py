@@ -63,10 +63,13 @@ class Embedder:
     """Embeds a dataset's aligned crops at any resolution, with flip fusion and the disk cache."""
 
     def __init__(self, rec: Recognizer, reduce: Reduce | None = None, flip: str = "none",
-                 cache: bool = True, detector: str = "hog", progress: bool = True) -> None:
+                 cache: bool = True, detector: str | None = None, progress: bool = True) -> None:
         if flip not in FLIP_MODES:
             raise LrfaceError(f"unknown flip mode {flip!r}; choose from {', '.join(FLIP_MODES)}")
-        self.rec, self.reduce, self.flip, self.detector, self.progress = rec, reduce or Reduce(), flip, detector, progress
+        from ..data.facecache import dataset_detector
+
+        self.rec, self.reduce, self.flip, self.progress = rec, reduce or Reduce(), flip, progress
+        self.detector = detector or dataset_detector(rec.style)
         self.model_id = rec.model_id
         self.cache = EmbeddingCache(self.model_id, enabled=cache)
 

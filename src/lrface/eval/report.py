@@ -254,3 +254,40 @@ def write_report(results: list[Path], out: Path, labels: list[str] | None = None
     atomic_write_text(out, f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>{style}</head>"
                            f"<body>{''.join(body)}</body></html>")
     return out
+
+
+def plot_det(curves: dict[str, dict[str, list[float]]], title: str) -> bytes:
+    """DET curves (FNIR against FPIR, log-log), one per probe condition."""
+    fig, ax = plt.subplots(figsize=(7, 4.6))
+    for i, (name, c) in enumerate(curves.items()):
+        x, y = np.asarray(c["fpir"]), np.asarray(c["fnir"])
+        keep = x > 0
+        ax.plot(x[keep], np.maximum(y[keep], 1e-3), label=name, color=f"C{i % 10}",
+                ls="-" if i < 10 else "--")
+    ax.set_yscale("log")
+    ax.axvline(0.01, color="grey", lw=0.8, ls=":")
+    return _finish(fig, ax, "FPIR (strangers named)", "FNIR (enrolled people missed)", title)
+
+
+def write_openset_report(result: dict[str, Any], out: Path) -> Path:
+    """HTML page of an ``lrface eval-openset`` result: the table and the DET curves."""
+    conds = result["conditions"]
+    head = ["probes", "median r_eff", "rank-1 %", "FNIR@FPIR1% %", "FNIR@FPIR0.1% %", "default FPIR %",
+            "default FNIR %", "wrong name %", "cannot decide %"]
+    rows = [[name, f"{c['r_eff_median']:.1f}", f"{100 * c['rank1']:.1f}", f"{100 * c['FNIR@FPIR1%']:.1f}",
+             f"{100 * c['FNIR@FPIR0.1%']:.1f}", f"{100 * c['default_FPIR']:.2f}", f"{100 * c['default_FNIR']:.1f}",
+             f"{100 * c['default_wrong_name']:.2f}", f"{100 * c['cannot_decide']:.1f}"] for name, c in conds.items()]
+    png = plot_det({k: v["det"] for k, v in conds.items()}, "Open-set 1:N on LFW View 1 peopleDevTest")
+    meta = html.escape(f"model {result.get('model')}; gallery {result['gallery']} identities (one HR photo each); "
+                       f"{result['mated']} mated and {result['non_mated']} non-mated probes per condition; "
+                       f"default decision FPIR {result.get('fpir')}; command: {result.get('command', '?')}")
+    table = ("<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>"
+             + "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+             + "</table>")
+    style = ("<style>body{font-family:sans-serif;max-width:1100px;margin:auto}table{border-collapse:collapse;"
+             "font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}img{max-width:100%}</style>")
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>lrface open-set report</title>{style}</head>"
+            f"<body><h1>Open-set identification (1:N)</h1><p>{meta}</p>{table}<h2>DET curves</h2>"
+            f"<img src='data:image/png;base64,{base64.b64encode(png).decode()}'></body></html>")
+    atomic_write_text(out, page)
+    return out

@@ -10,7 +10,7 @@ from ..errors import LrfaceError
 from ..registry import MODELS
 from .base import FaceBackbone
 from .dlib_resnet import DlibResNet, load_dlib_state_dict
-from . import inception_resnet, iresnet, lrnet, sphereface  # noqa: F401  (registers backbones)
+from . import inception_resnet, iresnet, lrnet, shipped, sphereface  # noqa: F401  (registers backbones)
 
 
 @MODELS.register("dlib_resnet")

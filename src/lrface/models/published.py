@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 REQUIRED = {"recognition": ("file", "sha256", "base_model"), "sr": ("file", "sha256", "scale"),
-            "routed": ("hr", "lr", "cutoff")}
+            "routed": ("hr", "lr", "cutoff"), "shipped": ("source",)}  # shipped: a wheel's model, its thresholds
 
 
 def _valid_entries(data: Any, f: Path) -> dict[str, dict[str, Any]]:

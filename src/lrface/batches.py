@@ -1,0 +1,83 @@
+"""Batches of images through a recognizer: prepare one by one, embed many at a time, never stop on a
+bad file (``embed_paths``, ``embedded_batches``), with the model's flip agreement filled into each
+face's quality on the way."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+
+from .errors import LrfaceError
+from .recognizer import FaceRecognizer, PreparedFace
+
+
+@dataclass
+class EmbeddedSet:
+    """Embeddings of a batch of files: the good ones with their measured r and expert, the bad ones
+    with one-line reasons."""
+
+    paths: list[str]
+    embeddings: np.ndarray
+    resolutions: np.ndarray
+    experts: list[str]
+    failed: list[tuple[str, str]]
+
+
+def embed_paths(rec: FaceRecognizer, paths: Sequence[Path], aligned: bool = False, framing: str = "auto",
+                batch_size: int = 32, progress: bool = True) -> EmbeddedSet:
+    """Embed every file, batch by batch; bad files are skipped and listed, good ones always kept."""
+    from tqdm import tqdm
+
+    good: list[PreparedFace] = []
+    names: list[str] = []
+    embs: list[np.ndarray] = []
+    failed: list[tuple[str, str]] = []
+    with tqdm(total=len(paths), desc="embed", unit="img", disable=not progress) as bar:
+        for bad, ok, emb in embedded_batches(rec, paths, aligned, framing, batch_size):
+            failed += bad
+            names += [p for p, _ in ok]
+            good += [f for _, f in ok]
+            embs.append(emb)
+            bar.update(len(bad) + len(ok))
+    emb = np.concatenate(embs) if embs else np.zeros((0, rec.embedding_dim), np.float32)
+    return EmbeddedSet(names, emb, np.array([f.r for f in good], np.float32),
+                       [rec.expert_for_face(f) for f in good], failed)
+
+
+def embedded_batches(rec: FaceRecognizer, images: Iterable, aligned: bool = False, framing: str = "auto",
+                     batch_size: int = 32) -> Iterator[tuple[list[tuple[str, str]], list[tuple[str, PreparedFace]],
+                                                             np.ndarray]]:
+    """Prepare images one by one and embed them ``batch_size`` at a time: yields (skipped (source,
+    reason), prepared (source, face), their embeddings) per batch; a bad image never stops the rest."""
+    bad: list[tuple[str, str]] = []
+    ok: list[tuple[str, PreparedFace]] = []
+    for p, face in iter_prepared(rec, images, aligned, framing):
+        if isinstance(face, str):
+            bad.append((str(p), face))
+        else:
+            ok.append((str(p), face))
+        if len(ok) >= batch_size:
+            yield bad, ok, _embed_assessed(rec, [f for _, f in ok])
+            bad, ok = [], []
+    if bad or ok:
+        yield bad, ok, _embed_assessed(rec, [f for _, f in ok])
+
+
+def _embed_assessed(rec: FaceRecognizer, faces: list[PreparedFace]) -> np.ndarray:
+    """Embeddings of ``faces``, with the model's flip agreement filled into their quality."""
+    emb = rec.embed_faces(faces)
+    if len(faces):
+        rec.consistency(faces, emb)
+    return emb
+
+
+def iter_prepared(rec: FaceRecognizer, paths: Iterable[Path], aligned: bool = False,
+                  framing: str = "auto") -> Iterable[tuple[Path, PreparedFace | str]]:
+    """Yield (path, PreparedFace) or (path, error message) without stopping on bad files."""
+    for p in paths:
+        try:
+            yield p, rec.prepare(p, aligned, framing)
+        except LrfaceError as e:
+            yield p, str(e)
