@@ -227,7 +227,7 @@ def bench_detect(images: int = 100, frames: int = 60) -> None:
     root = Path("out/detect-bench")
     if not (root / "truth.json").is_file():
         make_detection_benchmark(root, images=images)
-    for det in ("centerface", "yunet", "hog"):
+    for det in ("centerface", "scrfd", "yunet8", "yunet", "hog"):
         r = evaluate_detector(root, det, progress=False)
         print(f"detect {det:10s} precision {r.precision_all:.3f}, {r.ms_per_image:.0f} ms/image; recall by IOD " +
               " ".join(f"{s}:{v:.2f}" for s, v in zip(r.sizes, r.recall)))

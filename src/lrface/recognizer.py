@@ -134,7 +134,8 @@ class PreparedFace:
 
     @property
     def small(self) -> bool:
-        return self.r < resolution_from_eyes(SMALL_FACE_EYE_PX)
+        """Few pixels between the eyes (geometry; a blurred large face gets the blur note instead)."""
+        return self.r_geom < resolution_from_eyes(SMALL_FACE_EYE_PX)
 
     def notes(self) -> list[str]:
         out = []
