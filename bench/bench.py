@@ -276,7 +276,55 @@ def bench_crossing(rec, frames: int = 40, people: int = 4, seed: int = 2) -> Non
           f"named {', '.join(named)}; {res.frames / res.seconds:.1f} frames/s")
 
 
-SECTIONS = {"detect": bench_detect, "backbone": bench_backbone, "experts": bench_experts, "train": bench_train,
+def bench_crowd(people: tuple[str, ...] = ("Colin_Powell", "George_W_Bush", "Tony_Blair")) -> None:
+    """A crowd photo (the crowd detection benchmark's first 4,000 x 3,000 canvas, 300 LFW faces at
+    6-20 px IOD) against a gallery of three people enrolled from one other photo each, with every
+    face identified by the default model at the default decision: right names, wrong names, and
+    strangers named (the truth says whose photo each pasted face is)."""
+    import json
+    import tempfile
+
+    from lrface.eval.detection import make_detection_benchmark
+    from lrface.gallery import Gallery, enroll, new_gallery
+    from lrface.routed import load_recognizer
+
+    root = Path("out/crowd-bench")
+    if not (root / "truth.json").is_file() or "person" not in json.loads((root / "truth.json").read_text())["truth"][0]["faces"][0]:
+        make_detection_benchmark(root, images=3, crowd=True)
+    truth = json.loads((root / "truth.json").read_text())["truth"][0]["faces"]
+    lfw = Path("../shared/datasets/lfw/lfw-deepfunneled")
+    used = {f["person"] for f in truth}
+    enrol_rec = load_recognizer()  # enrolment as `lrface gallery create` does it (dlib HOG landmarks)
+    g = new_gallery(enrol_rec)
+    enroll(g, enrol_rec, [(p, sorted((lfw / p).glob("*.jpg"))[0]) for p in people], progress=False)
+    rec = load_recognizer(detector="scrfd")  # the crowd: tiled SCRFD
+    with tempfile.TemporaryDirectory() as tmp:
+        g.save(Path(tmp) / "g.lrg")
+        g = Gallery.load(Path(tmp) / "g.lrg")
+    t0 = time.perf_counter()
+    faces = rec.prepare_all(str(root / "images" / "0000.jpg"))
+    emb = rec.embed_faces(faces)
+    rec.consistency(faces, emb)
+    results = g.search(emb, [f.r for f in faces], rec, 1, faces=faces)
+    seconds = time.perf_counter() - t0
+
+    def who(box):  # noqa: ANN001, ANN202
+        inside = [f for f in truth if box[0] <= np.mean(f["eyes"], 0)[0] <= box[2]
+                  and box[1] <= np.mean(f["eyes"], 0)[1] <= box[3]]
+        return inside[0]["person"] if inside else None
+
+    truth_of = [who(f.box) for f in faces]
+    right = sum(r.identity is not None and r.identity == p for r, p in zip(results, truth_of))
+    wrong = sum(r.identity is not None and r.identity != p for r, p in zip(results, truth_of))
+    strangers = [r for r, p in zip(results, truth_of) if p is not None and p not in people]
+    undecided = sum(r.decision == "cannot decide" for r in results)
+    print(f"crowd photo 4000x3000: {len(faces)} faces found of {len(truth)} ({sum(f['person'] in people for f in truth)} "
+          f"are enrolled people, photo sources {len(used)}); named right {right}, named wrong {wrong}, strangers "
+          f"named {sum(r.identity is not None for r in strangers)} of {len(strangers)}, cannot decide {undecided}; "
+          f"{seconds:.0f} s")
+
+
+SECTIONS = {"detect": bench_detect, "crowd": bench_crowd, "backbone": bench_backbone, "experts": bench_experts, "train": bench_train,
             "sweep": bench_sweep, "gallery": bench_gallery}
 
 

@@ -84,3 +84,21 @@ def test_measured_resolution_of_detected_faces(lfw_faces) -> None:
     half = img[::2, ::2]
     assert landmarks_resolution(detect_faces(half)[0].landmarks) == pytest.approx(r / 2, rel=0.12)
     assert 0.15 < eye_fraction("loose") < 0.2 and 0.38 < eye_fraction("tight") < 0.45
+
+
+def test_cli_framing_choices_are_the_framings() -> None:
+    """The light defaults module (the CLI's start-up) names exactly the registered framings."""
+    from lrface.align.framing import FRAMINGS
+    from lrface.defaults import FRAMING_NAMES
+
+    assert tuple(FRAMINGS) == FRAMING_NAMES
+
+
+def test_help_starts_without_torch() -> None:
+    """`lrface --help` imports neither torch nor cv2 (it used to take about 5 s)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, lrface.cli\n"
+            "assert 'torch' not in sys.modules and 'cv2' not in sys.modules, sorted(sys.modules)[:5]")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0

@@ -11,9 +11,8 @@ from typing import Any, Callable
 import click
 import numpy as np
 
+from .defaults import DEFAULT_MODEL, FRAMING_CHOICES
 from .errors import LrfaceError
-from .recognizer import FRAMING_CHOICES
-from .routed import DEFAULT_MODEL
 
 
 

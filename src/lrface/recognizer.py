@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 from .align import Face, align, detect_faces
-from .align.framing import FRAMINGS, REFERENCE_CROP, crop_landmarks, crop_resolution, resolution_from_eyes
+from .align.framing import REFERENCE_CROP, crop_landmarks, crop_resolution, resolution_from_eyes
 from .align.framing import landmarks_resolution as face_resolution
 from .degrade.resize import target_size
 from .errors import LrfaceError
@@ -36,7 +36,7 @@ MIN_CHIP = 4  # smallest native-resolution chip
 MIN_AUTO_CROP_SIDE = 4  # framing "auto" takes images down to this side as crops (a 5x7 px CCTV face: "cannot decide")
 MIN_CROP_R = 4.0  # a declared crop must hold a face of at least this resolution
 FLAT_STD = 2.0  # grey levels: a crop flatter than this holds no face
-FRAMING_CHOICES = ("auto", "photo", *FRAMINGS)
+from .defaults import FRAMING_CHOICES  # noqa: E402  (re-exported; the same names as FRAMINGS)
 
 ImageLike = str | os.PathLike[str] | np.ndarray | Image.Image
 

@@ -114,8 +114,7 @@ def weights_model_name(path: str) -> str | None:
         return None
 
 
-DEFAULT_MODEL = "dlib_routed"  # the published default: dlib_resnet (HR) + its trained LR expert
-FALLBACK_MODEL = "dlib_resnet"  # used (with a warning) when the default is not in the manifest
+from .defaults import DEFAULT_MODEL, FALLBACK_MODEL  # noqa: E402  (re-exported)
 
 
 def load_recognizer(model: str = DEFAULT_MODEL, weights: str | None = None, device: str | None = None,

@@ -159,8 +159,9 @@ def _dlib_detect(image: np.ndarray, detector: str, upsample: int | None) -> list
             break
     faces = []
     for rect, score in rects:
-        box = (max(0.0, rect.left() / scale), max(0.0, rect.top() / scale), min(float(w), rect.right() / scale),
-               min(float(h), rect.bottom() / scale))
+        # dlib's own rectangle, unclipped (its shape predictor is fitted on such boxes: clipping moves
+        # the landmarks of faces at the border and every number measured with them)
+        box = (rect.left() / scale, rect.top() / scale, rect.right() / scale, rect.bottom() / scale)
         faces.append(Face(box, landmarks_for_box(image, box), float(score)))
     return faces
 

@@ -69,7 +69,7 @@ def _detect_one(args: tuple[str, str]) -> tuple[str, np.ndarray | str]:
 class CropSet:
     crops: np.ndarray  # N x S x S x 3 uint8 (zeros where status is FAILED)
     status: np.ndarray  # DETECTED / FALLBACK / FAILED per image
-    keys: list[str]  # content keys
+    keys: list[str]  # content key + digest of the landmarks that aligned it (``crop_key``)
     errors: dict[int, str]  # unreadable files
 
 
@@ -141,4 +141,13 @@ def aligned_crops(paths: Sequence[str | Path], style: str = "dlib", size: int = 
         if rows[i, 0] != FAILED:
             crops[i] = align(load_image(paths[i]), rows[i, 5:15].reshape(5, 2), size=size, style=style,
                              points=rows[i, 15:25].reshape(5, 2))
-    return CropSet(crops, rows[:, 0].astype(int), keys, errors)
+    return CropSet(crops, rows[:, 0].astype(int), [crop_key(k, row) for k, row in zip(keys, rows)], errors)
+
+
+def crop_key(content: str, row: np.ndarray) -> str:
+    """The cache key of a crop: its image's content key and a digest of the landmark row that aligned
+    it, so embeddings cached for a crop never outlive a change of the landmarks (a detector fix, or
+    the dataset's median box that places the landmarks of faces the detector missed)."""
+    if not content:
+        return content
+    return f"{content}-{hashlib.sha1(np.round(np.nan_to_num(row, nan=-1.0), 2).tobytes()).hexdigest()[:10]}"

@@ -116,7 +116,8 @@ def make_detection_benchmark(out: Path, images: int = 100, faces: int = 6, sizes
         tries = 0
         while len(placed) < faces and tries < 40 * faces:
             tries += 1
-            photo = load_image(photos[int(rng.integers(len(photos)))])
+            src = photos[int(rng.integers(len(photos)))]
+            photo = load_image(src)
             found = detect_faces(photo, "hog", upsample=0)
             if not found:
                 continue
@@ -128,7 +129,7 @@ def make_detection_benchmark(out: Path, images: int = 100, faces: int = 6, sizes
                 continue
             eyes = _paste(scene, photo, eye_centres(found[0]), iod, at)
             boxes.append(box)
-            placed.append({"eyes": np.round(eyes, 2).tolist(), "iod": iod})
+            placed.append({"eyes": np.round(eyes, 2).tolist(), "iod": iod, "person": src.parent.name})
         noisy = scene.astype(np.float32) + rng.normal(0, 2.0, scene.shape)
         ok, buf = cv2.imencode(".jpg", np.clip(noisy, 0, 255).astype(np.uint8)[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 90])
         atomic_write_bytes(out / "images" / f"{n:04d}.jpg", buf.tobytes())
