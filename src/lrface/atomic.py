@@ -110,7 +110,7 @@ def update_keyed_npz(path: Path, field: str, rows: dict[str, np.ndarray], width:
         clean_stale_tmp(path.parent)
         with locked(path):
             merged = {**read_keyed_npz(path, field, tag), **rows}
-            keys = np.array(list(merged), dtype="U40")
+            keys = np.array(list(merged), dtype=str) if merged else np.zeros(0, "U40")  # keys at their own length
             vals = np.stack(list(merged.values())) if merged else np.zeros((0, width), np.float32)
             extra = {} if tag is None else {"config": np.array(tag)}
 

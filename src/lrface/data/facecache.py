@@ -150,4 +150,5 @@ def crop_key(content: str, row: np.ndarray) -> str:
     the dataset's median box that places the landmarks of faces the detector missed)."""
     if not content:
         return content
-    return f"{content}-{hashlib.sha1(np.round(np.nan_to_num(row, nan=-1.0), 2).tobytes()).hexdigest()[:10]}"
+    canon = np.round(np.nan_to_num(np.asarray(row, np.float32), nan=-1.0), 1).astype(np.float32)  # as stored
+    return f"{content}-{hashlib.sha1(canon.tobytes()).hexdigest()[:10]}"
