@@ -59,18 +59,11 @@ def embedded_batches(rec: FaceRecognizer, images: Iterable, aligned: bool = Fals
         else:
             ok.append((str(p), face))
         if len(ok) >= batch_size:
-            yield bad, ok, _embed_assessed(rec, [f for _, f in ok])
+            yield bad, ok, rec.embed_assessed([f for _, f in ok])
             bad, ok = [], []
     if bad or ok:
-        yield bad, ok, _embed_assessed(rec, [f for _, f in ok])
+        yield bad, ok, rec.embed_assessed([f for _, f in ok])
 
-
-def _embed_assessed(rec: FaceRecognizer, faces: list[PreparedFace]) -> np.ndarray:
-    """Embeddings of ``faces``, with the model's flip agreement filled into their quality."""
-    emb = rec.embed_faces(faces)
-    if len(faces):
-        rec.consistency(faces, emb)
-    return emb
 
 
 def iter_prepared(rec: FaceRecognizer, paths: Iterable[Path], aligned: bool = False,

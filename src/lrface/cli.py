@@ -812,8 +812,7 @@ def _all_faces(rec: Any, g: Any, paths: list[Path], top_k: int, over: str, thres
         if not faces:
             yield str(p), "no face found", None
             continue
-        emb = rec.embed_faces(faces)
-        rec.consistency(faces, emb)
+        emb = rec.embed_assessed(faces)
         for f, res in zip(faces, g.search(emb, [f.r for f in faces], rec, top_k, over, threshold, fpir, faces)):
             yield str(p), f, res
 
@@ -848,8 +847,7 @@ def _mitm_search(mitm: Any, face: Any, g: Any, rec: Any, top_k: int, threshold: 
     ranked = top_identities(g.ident, sim, top_k)
     if threshold is not None:
         return SearchResult([Match(g.names[i], s, threshold) for i, s in ranked], face.r)
-    emb = rec.embed_faces([face])
-    rec.consistency([face], emb)
+    emb = rec.embed_assessed([face])
     base = g.search(emb, [face.r], rec, 1, fpir=fpir, faces=[face])[0]  # threshold, quality, decision rule
     plain = g.fused()[0] @ emb[0]
     thr = base.matches[0].threshold

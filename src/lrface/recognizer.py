@@ -363,6 +363,13 @@ class FaceRecognizer:
         for i, e in zip(todo, em):
             faces[i].quality.consistency = float(np.dot(emb[i], e))  # type: ignore[union-attr]
 
+    def embed_assessed(self, faces: Sequence[PreparedFace]) -> np.ndarray:
+        """``embed_faces``, with the model's flip agreement filled into each face's quality."""
+        emb = self.embed_faces(faces)
+        if len(faces):
+            self.consistency(faces, emb)
+        return emb
+
     def pair_score(self, a: PreparedFace, b: PreparedFace, ea: np.ndarray, eb: np.ndarray) -> float:
         """The similarity that decides a pair (cosine of the embeddings here)."""
         return float(self.compare(ea, eb))
@@ -390,8 +397,7 @@ class FaceRecognizer:
         if thr is None:
             raise LrfaceError(f"no calibrated threshold for {self.model_name} with these weights: pass --threshold, "
                               "or publish the model and run `lrface calibrate --save`")
-        ea, eb = self.embed_faces([fa, fb])
-        self.consistency([fa, fb], np.stack([ea, eb]))
+        ea, eb = self.embed_assessed([fa, fb])
         sim = self.pair_score(fa, fb, ea, eb)
         used_far = None if threshold is not None or self.far_tables is None else (DEFAULT_FAR if far is None else far)
         low = None if threshold is not None else different_threshold(self, fa.r, fb.r)

@@ -85,8 +85,7 @@ def run_erc(rec: Any, root: str | Path | None, pairs: int | None = None, seed: i
         chip = torch.from_numpy(cs.crops[b]).permute(2, 0, 1).float() / 255
         fa = rec.prepare(cs.crops[a], framing="dlib")
         fb = rec.prepare(_second_image(chip, rs[i], int(kinds[i]), rec.style, rec.input_size[0], gen), framing="dlib")
-        e = rec.embed_faces([fa, fb])
-        rec.consistency([fa, fb], e)
+        e = rec.embed_assessed([fa, fb])
         score.append(rec.pair_score(fa, fb, e[0], e[1]))
         same.append(bool(ps.same[i]))
         qa, qb = fa.quality, fb.quality
