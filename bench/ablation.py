@@ -30,7 +30,8 @@ VARIANTS: dict[str, tuple[str, list[str]]] = {
     # Ling et al.: MAug (7/14/20 at 1:1:2) against a single LR resolution in the LR branch.
     **{f"maug-fixed{r}": ("maug_logexp", [f"branches=[full, {{policy: fixed, r: {r}}}]"]) for r in (7, 14, 28, 56)},
     # Sun et al.: contrastive loss only (no classifier) vs shared classifier + contrastive, both without MHL.
-    "cs-contrastive_only": ("cs_mhl", ["cls_weights=[0.0, 0.0]", "terms=[{name: contrastive, weight: 1.0, margin: 1.0, a: 0, b: 1}]"]),
+    "cs-contrastive_only": ("cs_mhl", ["cls_weights=[0.0, 0.0]",
+                                                "terms=[{name: contrastive, weight: 1.0, margin: 1.0, a: 0, b: 1}]"]),
     "cs-shared+contrastive": ("cs_mhl", ["terms=[{name: contrastive, weight: 1.0, margin: 1.0, a: 0, b: 1}]"]),
 }
 EVAL = ["-r", "7,14,20", "--modes", "cr", "-p", "btm-stm"]

@@ -41,7 +41,7 @@ def accuracy_row(model: str, folds: int | None) -> dict[str, float]:
 
 @torch.inference_mode()
 def faces_per_second(models: list[str], n: int = 256, batch: int = 32) -> dict[str, float]:
-    from lrface.routed import load_recognizer
+    from lrface.recognize.routing import load_recognizer
 
     recs = {m: load_recognizer(m, device="cpu", batch_size=batch) for m in models}
     rates = {}

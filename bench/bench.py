@@ -143,7 +143,7 @@ def lfw_embeddings() -> tuple[np.ndarray, np.ndarray]:
     from lrface import Recognizer
     from lrface.data.lfw import lfw_pairs
     from lrface.degrade import Reduce
-    from lrface.eval.embeddings import Embedder
+    from lrface.recognize.embeddings import Embedder
 
     pairs = lfw_pairs()
     embedder = Embedder(Recognizer("dlib_resnet"), Reduce(), progress=False)
@@ -174,7 +174,7 @@ def bench_gallery(n: int = int(os.environ.get("LRFACE_BENCH_GALLERY", 1_000_000)
 
     import faiss
 
-    from lrface.gallery import Gallery
+    from lrface.search.gallery import Gallery
 
     real, ids = lfw_embeddings()
     first = {}
@@ -219,10 +219,12 @@ def bench_detect(images: int = 100, frames: int = 60) -> None:
     640x480 image, side by side in one run), then `scan` speed on the test video: frames/s with
     detection on every frame, and the share of the time spent detecting."""
     from lrface.align import detect_faces
-    from lrface.eval.detection import evaluate_detector, make_detection_benchmark
-    from lrface.gallery import enroll, identity_items, new_gallery
-    from lrface.routed import load_recognizer
-    from lrface.scan import iter_frames, make_test_video, scan
+    from lrface.eval.detection import evaluate_detector
+    from lrface.make.detection import make_detection_benchmark
+    from lrface.make.video import make_test_video
+    from lrface.recognize.routing import load_recognizer
+    from lrface.search.gallery import enroll, identity_items, new_gallery
+    from lrface.video.scan import iter_frames, scan
 
     root = Path("out/detect-bench")
     if not (root / "truth.json").is_file():
@@ -259,8 +261,9 @@ def bench_crossing(rec, frames: int = 40, people: int = 4, seed: int = 2) -> Non
     import json
 
     from lrface.eval.tracking import track_metrics
-    from lrface.gallery import enroll, identity_items, new_gallery
-    from lrface.scan import make_test_video, scan
+    from lrface.make.video import make_test_video
+    from lrface.search.gallery import enroll, identity_items, new_gallery
+    from lrface.video.scan import scan
 
     root = Path("out/cross-bench")
     if not (root / "video.avi").is_file():
@@ -284,12 +287,14 @@ def bench_crowd(people: tuple[str, ...] = ("Colin_Powell", "George_W_Bush", "Ton
     import json
     import tempfile
 
-    from lrface.eval.detection import make_detection_benchmark
-    from lrface.gallery import Gallery, enroll, new_gallery
-    from lrface.routed import load_recognizer
+    from lrface.make.detection import make_detection_benchmark
+    from lrface.recognize.routing import load_recognizer
+    from lrface.search.gallery import Gallery, enroll, new_gallery
 
     root = Path("out/crowd-bench")
-    if not (root / "truth.json").is_file() or "person" not in json.loads((root / "truth.json").read_text())["truth"][0]["faces"][0]:
+    stale = not (root / "truth.json").is_file() or \
+        "person" not in json.loads((root / "truth.json").read_text())["truth"][0]["faces"][0]
+    if stale:
         make_detection_benchmark(root, images=3, crowd=True)
     truth = json.loads((root / "truth.json").read_text())["truth"][0]["faces"]
     lfw = Path("../shared/datasets/lfw/lfw-deepfunneled")
@@ -323,7 +328,8 @@ def bench_crowd(people: tuple[str, ...] = ("Colin_Powell", "George_W_Bush", "Ton
           f"{seconds:.0f} s")
 
 
-SECTIONS = {"detect": bench_detect, "crowd": bench_crowd, "backbone": bench_backbone, "experts": bench_experts, "train": bench_train,
+SECTIONS = {"detect": bench_detect, "crowd": bench_crowd, "backbone": bench_backbone, "experts": bench_experts,
+            "train": bench_train,
             "sweep": bench_sweep, "gallery": bench_gallery}
 
 

@@ -18,8 +18,9 @@ import numpy as np
 import torch
 
 from lrface import Recognizer
-from lrface.match import MitmConfig, MitmMatcher, mitm_scores, plain_scores, resize, to_tensor
-from lrface.match.benchmark import evaluate_benchmark, load_gallery, make_lfw_benchmark
+from lrface.eval.id_benchmark import evaluate_benchmark, load_gallery
+from lrface.make.id_benchmark import make_lfw_benchmark
+from lrface.search import MitmConfig, MitmMatcher, mitm_scores, plain_scores, resize, to_tensor
 
 STEPS = [
     ("baseline (bicubic probe, cosine)", None),
@@ -66,7 +67,8 @@ def main() -> None:
             steps.append((name, lambda probes, g, k, px, m=m: mitm_scores(m, probes, g, k, px)))
     if args.expert:
         expert = Recognizer(args.expert, device=args.device)
-        steps.append((f"LR expert {args.expert} alone (bicubic probe)", lambda probes, g, k, px: cross_scores(expert, rec, probes, g)))
+        steps.append((f"LR expert {args.expert} alone (bicubic probe)",
+                      lambda probes, g, k, px: cross_scores(expert, rec, probes, g)))
         m = MitmMatcher(rec, MitmConfig(**FULL, hypotheses=args.hypotheses, sigma_max=args.sigma_max), expert=expert)
         steps.append(("full pipeline + LR expert (weight 0.5)", lambda probes, g, k, px, m=m: mitm_scores(m, probes, g, k, px)))
     for name, fn in steps:

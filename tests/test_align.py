@@ -4,8 +4,15 @@ from __future__ import annotations
 import dlib
 import numpy as np
 
-from lrface.align import (ARCFACE_EYE_DISTANCE, align, arcface_matrix, chip_eye_distance, detect_faces,
-                          resize_crop, similarity_transform)
+from lrface.align import (
+    ARCFACE_EYE_DISTANCE,
+    align,
+    arcface_matrix,
+    chip_eye_distance,
+    detect_faces,
+    resize_crop,
+    similarity_transform,
+)
 from lrface.align.transform import ARCFACE_112
 from lrface.imageio import load_image
 from lrface.paths import dlib_model_file

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lrface.calibration import Calibration, fit_calibration, isotonic, monotone_symmetric
 from lrface.errors import LrfaceError
+from lrface.recognize.calibration import Calibration, fit_calibration, isotonic, monotone_symmetric
 
 
 def test_isotonic_pools_violators() -> None:

@@ -11,11 +11,12 @@ import pytest
 
 from conftest import run
 from lrface.align import detect_faces, detector_names
-from lrface.align.detect import CENTERFACE_TEMPLATE, Face, landmarks_from_points, nms
+from lrface.align.detect import CENTERFACE_TEMPLATE, Face, eye_centres, landmarks_from_points, nms
 from lrface.align.transform import DLIB_5PT_TEMPLATE
 from lrface.errors import LrfaceError
-from lrface.eval.detection import eye_centres, evaluate_detector, make_detection_benchmark, match_faces
+from lrface.eval.detection import evaluate_detector, match_faces
 from lrface.imageio import load_image
+from lrface.make.detection import make_detection_benchmark
 
 
 def test_registry_lists_detectors() -> None:

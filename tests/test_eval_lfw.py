@@ -8,7 +8,7 @@ import pytest
 
 from conftest import run
 from lrface.cli import main
-from lrface.eval.embeddings import Embedder
+from lrface.recognize.embeddings import Embedder
 
 
 @pytest.fixture(scope="module")

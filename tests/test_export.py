@@ -5,7 +5,7 @@ import numpy as np
 import torch
 
 from conftest import run
-from lrface.export import check_onnx, onnx_bytes
+from lrface.models.export import check_onnx, onnx_bytes
 
 
 def test_onnx_parity_on_real_chips(rec, lfw_faces) -> None:

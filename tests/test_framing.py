@@ -8,8 +8,14 @@ import numpy as np
 import pytest
 
 from lrface.align import ARCFACE_EYE_DISTANCE, align, detect_faces
-from lrface.align.framing import (FRAMINGS, crop_landmarks, crop_resolution, eye_fraction, landmarks_resolution,
-                                  resolution_from_eyes)
+from lrface.align.framing import (
+    FRAMINGS,
+    crop_landmarks,
+    crop_resolution,
+    eye_fraction,
+    landmarks_resolution,
+    resolution_from_eyes,
+)
 from lrface.errors import LrfaceError
 from lrface.imageio import load_image
 

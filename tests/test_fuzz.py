@@ -172,7 +172,7 @@ def test_embed_keeps_the_good_items(lfw_dir, bad, tmp_path, capsys) -> None:
 
 def test_broken_manifest_does_not_break_unrelated_commands(tmp_path, monkeypatch, capsys) -> None:
     """A garbage weights/manifest.json costs a warning and its own models, not `lrface models`."""
-    from lrface import models
+    from lrface.models import factory as models
 
     (tmp_path / "manifest.json").write_text("{broken")
     monkeypatch.setenv("LRFACE_WEIGHTS", str(tmp_path))
@@ -261,3 +261,126 @@ def test_resume_from_checkpoint_of_another_model(datasets, tmp_path, capsys) -> 
                           "schedule.steps=1", "batch_size=4", "--resume"], capsys)
     assert code == 1 and "does not fit this recipe" in err
     _one_clear_line(err)
+
+
+def _damaged_galleries(src: Path, d: Path) -> dict[str, Path]:
+    """Copies of a real gallery, each damaged one way."""
+    import zipfile
+
+    out = {"zero bytes": d / "zero.lrg"}
+    out["zero bytes"].write_bytes(b"")
+    data = bytearray(src.read_bytes())
+    crc = d / "crc.lrg"
+    with zipfile.ZipFile(src) as zf:
+        info = zf.getinfo("emb.npy")
+    at = info.header_offset + 30 + len(info.filename) + len(info.extra) + 200  # inside emb.npy's data
+    data[at] ^= 0xFF
+    crc.write_bytes(bytes(data))
+    out["crc error"] = crc
+    with np.load(src) as z:
+        arrays = {k: z[k] for k in z.files}
+
+    def variant(name: str, **changes: np.ndarray) -> None:
+        with open(d / f"{name}.lrg", "wb") as fh:
+            np.savez(fh, **{**arrays, **changes})
+        out[name] = d / f"{name}.lrg"
+
+    variant("negative identity", ident=np.full_like(arrays["ident"], -1))
+    variant("all-NaN templates", emb=np.full_like(arrays["emb"], np.nan))
+    huge = d / "huge.lrg"  # a header promising 1e9 x 128 floats over a few bytes of data
+    with zipfile.ZipFile(huge, "w") as zf:
+        for k, v in arrays.items():
+            if k == "emb":
+                header = ("{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000, 128), }").ljust(117) + "\n"
+                zf.writestr("emb.npy", b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode()
+                            + b"\x00" * 64)
+            else:
+                buf = __import__("io").BytesIO()
+                np.save(buf, v)
+                zf.writestr(f"{k}.npy", buf.getvalue())
+    out["header promising 1e9 x 128 floats"] = huge
+    return out
+
+
+def test_damaged_gallery_files_are_one_line(lfw_dir, tmp_path, capsys) -> None:
+    """Zero bytes, a CRC error, a huge promised array, a negative identity index, NaN templates:
+    one line and exit 1, never a traceback, never a name credited from damaged data."""
+    db = tmp_path / "ok.lrg"
+    code, _, err = run(["gallery", "create", str(db), str(lfw_dir / "Colin_Powell"), "--name", "Colin"], capsys)
+    assert code == 0, err
+    for case, path in _damaged_galleries(db, tmp_path).items():
+        code, out, err = run(["identify", "--db", str(path), "-p", _face(lfw_dir)], capsys)
+        assert code == 1, (case, code, out, err)
+        assert "Colin" not in out, case
+        _one_clear_line(err)
+
+
+def test_unwritable_output_fails_before_compute_and_leaves_nothing(lfw_dir, tmp_path, capsys) -> None:
+    code, _, err = run(["embed", str(lfw_dir / "Colin_Powell"), "-o", "/proc/x.npz"], capsys)
+    assert code == 1 and "cannot write /proc/x.npz" in err
+    _one_clear_line(err)
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        code, _, err = run(["gallery", "create", str(ro / "g.lrg"), str(lfw_dir / "Colin_Powell"), "--name", "C"],
+                           capsys)
+        if code == 0:  # running as root: permissions do not stop writes
+            return
+        assert code == 1 and "cannot write" in err
+        assert list(ro.iterdir()) == []
+    finally:
+        ro.chmod(0o700)
+
+
+@pytest.mark.parametrize("args,expect", [
+    (["train", "bt_m", "optim.lr=[unclosed"], "not valid YAML"),
+    (["gallery", "create", "{tmp}/g.lrg", "{lfw}/Colin_Powell", "--name", " "], "cannot be empty"),
+    (["identify", "-g", "{lfw}/Colin_Powell", "-p", "{tmp}/none.jpg"], "no such file or folder"),
+    (["verify", "{tmp}/fifo.jpg", "{face}"], "not a regular file"),
+])
+def test_messages_say_what_is_wrong(args, expect, lfw_dir, bad, tmp_path, capsys) -> None:
+    import os
+
+    os.mkfifo(tmp_path / "fifo.jpg")
+    code, _, err = run(_fill(args, lfw_dir, bad, tmp_path), capsys)
+    assert code == 1 and expect in err, err
+    _one_clear_line(err)
+
+
+def test_weights_of_the_wrong_dtype_are_refused(lfw_dir, tmp_path, capsys) -> None:
+    from lrface.models import create_model
+
+    sd = {k: v.half() if v.is_floating_point() else v for k, v in create_model("lrnet32", False).state_dict().items()}
+    save_file(sd, str(tmp_path / "half.safetensors"))
+    code, _, err = run(["verify", _face(lfw_dir), _face(lfw_dir), "-m", "lrnet32", "--weights",
+                        str(tmp_path / "half.safetensors")], capsys)
+    assert code == 1 and "types" in err, err
+    _one_clear_line(err)
+
+
+def test_bin_with_wrong_field_types_is_refused(tmp_path) -> None:
+    import pickle
+
+    from lrface.data.binset import read_bin
+    from lrface.errors import LrfaceError
+
+    for obj in [(None, [True]), ([b"a", b"b"], [0.5]), ([b"a", b"b"], "x"), (["a", "b"], [True])]:
+        (tmp_path / "x.bin").write_bytes(pickle.dumps(obj))
+        with pytest.raises(LrfaceError):
+            read_bin(tmp_path / "x.bin")
+
+
+def test_identify_hints_name_its_own_options(lfw_dir, tmp_path, capsys) -> None:
+    """A small image with no face: identify's hint names --crop (verify's names --crop-a/--crop-b);
+    a probe taken as a crop is reported as a warning, as verify does."""
+    img = np.asarray(Image.open(lfw_dir / LFW).convert("RGB"))[90:160, 85:165]
+    Image.fromarray(np.ascontiguousarray(img)).resize((20, 18)).save(tmp_path / "small.png")
+    (tmp_path / "g" / "Colin").mkdir(parents=True)
+    (tmp_path / "g" / "Colin" / "a.jpg").write_bytes((lfw_dir / "Colin_Powell/Colin_Powell_0002.jpg").read_bytes())
+    code, out, err = run(["identify", "-g", str(tmp_path / "g"), "--crop", "auto", "-p", str(tmp_path / "small.png")],
+                         capsys)
+    text = out + err
+    assert "Traceback" not in text
+    assert "--crop-a" not in text, text
+    assert "taken as a" in err and "--crop" in err, err

@@ -12,8 +12,8 @@ from PIL import Image
 
 from conftest import run
 from lrface.errors import LrfaceError
-from lrface.gallery import Gallery, fuse_templates, new_gallery
-from lrface.routed import DEFAULT_MODEL
+from lrface.recognize.routing import DEFAULT_MODEL
+from lrface.search.gallery import Gallery, fuse_templates, new_gallery
 
 PEOPLE = ["George_W_Bush", "Colin_Powell", "Tony_Blair", "Hugo_Chavez", "Serena_Williams"]
 

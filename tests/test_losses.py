@@ -7,9 +7,16 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lrface.heads import HEADS
-from lrface.losses import (ContrastiveLoss, CrossResolutionTriplet, FeatureDistance, MultiHierarchyLoss,
-                           cosine_distance, logexp_distance, lp_distance)
+from lrface.train.heads import HEADS
+from lrface.train.losses import (
+    ContrastiveLoss,
+    CrossResolutionTriplet,
+    FeatureDistance,
+    MultiHierarchyLoss,
+    cosine_distance,
+    logexp_distance,
+    lp_distance,
+)
 
 
 def test_cosine_distance() -> None:

@@ -7,8 +7,8 @@ import torch
 
 from lrface.degrade import Reduce
 from lrface.degrade.lowres import LowResConfig, resample, synthesize, to_input
-from lrface.losses import CrossViewInfoNCE, FeatureDistance, center_on
 from lrface.models import create_model
+from lrface.train.losses import CrossViewInfoNCE, FeatureDistance, center_on
 
 
 @pytest.fixture(scope="module")

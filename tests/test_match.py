@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from lrface.degrade.realistic import GALLERY_DEGRADATIONS, chain, chains
-from lrface.match.fusion import correlation, fuse
-from lrface.match.sr import EDSR, SCALES, psnr, ssim
+from lrface.models.sr import EDSR, SCALES, psnr, ssim
 from lrface.registry import DEGRADATIONS
+from lrface.search.fusion import correlation, fuse
 
 
 @pytest.fixture(scope="module")
@@ -180,7 +180,7 @@ def test_identify_mitm_tiny_crops(small_gallery, capsys) -> None:
 
 def test_sr_state_round_trip() -> None:
     """Scale, width and depth are read back from the weights alone."""
-    from lrface.match.sr import edsr_from_state
+    from lrface.models.sr import edsr_from_state
 
     m = EDSR(4, channels=16, blocks=3).eval()
     back = edsr_from_state(m.state_dict()).eval()
@@ -203,7 +203,7 @@ def lfw_chips(lfw_faces, rec) -> tuple[np.ndarray, np.ndarray]:
 def test_committed_sr_keeps_identity_better_than_bicubic(scale, lfw_chips, rec) -> None:
     """The shipped identity-preserving SR: the HR expert's embedding of the restored face is
     closer to that of the HR face than the bicubic upsampling's (12 LFW faces, 9 and 14 px)."""
-    from lrface.match.sr import identity_similarity, load_sr
+    from lrface.models.sr import identity_similarity, load_sr
 
     chips, emb = lfw_chips
     res = identity_similarity(load_sr(scale), rec.model, chips, emb, sizes=(9, 14))
@@ -215,7 +215,7 @@ def test_train_sr_runs_and_writes_loadable_weights(datasets, rec, tmp_path) -> N
     safetensors file that load_sr reads back at the right scale, the held-out check."""
     from PIL import Image
 
-    from lrface.match.sr import SRTrainConfig, load_sr, train_sr
+    from lrface.models.sr import SRTrainConfig, load_sr, train_sr
 
     files = sorted((datasets / "orl").rglob("*.*"))[:40]
     chips = np.stack([np.asarray(Image.open(f).convert("RGB").resize((64, 64))) for f in files])
@@ -232,8 +232,8 @@ def test_train_sr_runs_and_writes_loadable_weights(datasets, rec, tmp_path) -> N
 
 def test_mitm_mixes_the_lr_expert_score(rec) -> None:
     from lrface.errors import LrfaceError
-    from lrface.match import MitmConfig, MitmMatcher
-    from lrface.match.fusion import correlation as corr
+    from lrface.search import MitmConfig, MitmMatcher
+    from lrface.search.fusion import correlation as corr
 
     gen = torch.Generator().manual_seed(0)
     sr = {2: EDSR(2, channels=8, blocks=1).eval()}

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lrface.eval.metrics import accuracy, auc, best_threshold, cmc, eer, kfold_accuracy, roc_curve, tar_at_far
+from lrface.metrics import accuracy, auc, best_threshold, cmc, eer, kfold_accuracy, roc_curve, tar_at_far
 
 
 def test_best_threshold_hand_case() -> None:

@@ -14,8 +14,8 @@ from PIL import Image, ImageFilter
 from conftest import run
 from lrface.data.facecache import FAILED, aligned_crops
 from lrface.degrade import Reduce
-from lrface.operating import OpenSetCalibration, fpir_curve, impostor_quantile
-from lrface.quality import DETAIL_REFERENCE, detail_resolution, fit_detail_reference, quality_score, yaw_proxy
+from lrface.recognize.operating import OpenSetCalibration, fpir_curve, impostor_quantile
+from lrface.recognize.quality import DETAIL_REFERENCE, detail_resolution, fit_detail_reference, quality_score, yaw_proxy
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def test_detail_resolution_reads_reduction_and_blur(chips: torch.Tensor) -> None
 def test_blurred_large_crop_gets_low_effective_resolution_and_quality(rec, lfw_faces: list[Path], tmp_path: Path) -> None:
     """A 200 px photo blurred so that it carries the detail of a small face: its geometric r stays
     large, its effective r and quality fall, and it is routed like the small face it is."""
-    from lrface.routed import LR, load_recognizer
+    from lrface.recognize.routing import LR, load_recognizer
 
     img = Image.open(lfw_faces[4])
     sharp = rec.prepare(img)
@@ -96,7 +96,7 @@ def test_open_set_threshold_grows_with_gallery_size_and_strictness() -> None:
 
 def test_default_model_has_operating_points() -> None:
     from lrface.decision import DEFAULT_FAR, DEFAULT_FPIR, open_set_threshold, verification_threshold
-    from lrface.routed import load_recognizer
+    from lrface.recognize.routing import load_recognizer
 
     rec = load_recognizer(device="cpu")
     assert rec.far_tables is not None and rec.open_set is not None

@@ -11,8 +11,8 @@ from lrface.align import detect_faces
 from lrface.degrade import Reduce
 from lrface.errors import LrfaceError
 from lrface.imageio import load_image
-from lrface.recognizer import Recognizer
-from lrface.routed import HR, LR, RoutedRecognizer, load_recognizer
+from lrface.recognize.recognizer import Recognizer
+from lrface.recognize.routing import HR, LR, RoutedRecognizer, load_recognizer
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +102,7 @@ def test_default_model_falls_back_without_manifest(tmp_path, monkeypatch, caplog
     (logged); --weights without --model loads into the HR architecture."""
     import logging
 
-    from lrface.routed import DEFAULT_MODEL
+    from lrface.recognize.routing import DEFAULT_MODEL
 
     caplog.set_level(logging.INFO)
     monkeypatch.setenv("LRFACE_WEIGHTS", str(tmp_path))
@@ -127,7 +127,7 @@ def test_tiny_crop_vs_photo_end_to_end_with_the_default_model(lfw_dir, tmp_path,
 
     from conftest import run
     from lrface.decision import DEFAULT_FAR
-    from lrface.routed import DEFAULT_MODEL
+    from lrface.recognize.routing import DEFAULT_MODEL
 
     tiny = _tiny_crop(lfw_dir / "Colin_Powell/Colin_Powell_0002.jpg", 16, tmp_path / "tiny.png")
     photo = str(lfw_dir / "Colin_Powell/Colin_Powell_0001.jpg")
@@ -149,10 +149,10 @@ def test_cutoff_and_match_weight_selection_on_dev_pairs(datasets) -> None:
     its rule over the table, each table entry is the pooled best-threshold CR accuracy, and the chosen
     match weight is the best row and is left set on the recognizer."""
     from lrface.data.lfw import lfw_pairs
-    from lrface.eval.embeddings import Embedder
-    from lrface.eval.metrics import best_threshold
+    from lrface.eval.routing import choose_cutoff, choose_match_weight
     from lrface.eval.verification import VerificationEval
-    from lrface.routed import choose_cutoff, choose_match_weight
+    from lrface.metrics import best_threshold
+    from lrface.recognize.embeddings import Embedder
 
     dev = lfw_pairs(datasets, "pairsDevTrain.txt")
     pairs = dev.subset(np.isin(np.arange(len(dev)), np.r_[0:30, len(dev) - 30:len(dev)]), "dev60")

@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 
 from conftest import run
-from lrface.recognizer import PreparedFace
-from lrface.scan import Tracker, iou
+from lrface.recognize.recognizer import PreparedFace
+from lrface.video.scan import Tracker, iou
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory, datasets: Path) -> Path:
-    from lrface.scan import make_test_video
+    from lrface.make.video import make_test_video
 
     root = tmp_path_factory.mktemp("scan-demo")
     make_test_video(root, frames=16, people=2, seed=1)
@@ -75,8 +75,8 @@ def test_scan_every_nth_and_truncated_video(demo: Path, gallery_db: Path, tmp_pa
 
 
 def test_scan_folder_of_frames_skips_bad_ones(demo: Path, tmp_path: Path) -> None:
-    from lrface.routed import load_recognizer
-    from lrface.scan import scan
+    from lrface.recognize.routing import load_recognizer
+    from lrface.video.scan import scan
 
     cap = cv2.VideoCapture(str(demo / "video.avi"))
     for i in range(6):
@@ -120,7 +120,7 @@ def test_tracker_gates_by_motion() -> None:
 def test_scan_never_merges_people_who_cross(tmp_path: Path, datasets: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Three people walk across each other's paths, the later occluding the earlier: no track
     holds two people (purity >= 0.99), scored through the CLI (eval-scan)."""
-    from lrface.scan import make_test_video
+    from lrface.make.video import make_test_video
 
     make_test_video(tmp_path / "x", frames=16, people=3, seed=2, crossing=True)
     code, _, err = run(["scan", str(tmp_path / "x" / "video.avi"), "-o", str(tmp_path / "s"), "--json"], capsys)

@@ -70,8 +70,9 @@ def test_five_point_alignment_lands_on_insightface_template(lfw_faces: list[Path
 def test_tiled_detection_finds_a_small_face_in_a_large_photo(lfw_faces: list[Path]) -> None:
     """A face of about 12 px between the eyes pasted into a 4,000 x 3,000 photo: one shrunken pass
     misses it, the tiled detector finds it, with its box in the photo's own pixels."""
+    from lrface.align.detect import eye_centres
     from lrface.align.fivepoint import SCRFD
-    from lrface.eval.detection import _paste, eye_centres
+    from lrface.make.detection import _paste
 
     face = load_image(lfw_faces[0])
     eyes = eye_centres(detect_faces(face, "hog")[0])

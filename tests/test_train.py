@@ -14,7 +14,7 @@ import torch
 from safetensors.torch import load_file
 
 from lrface.errors import LrfaceError
-from lrface.train import CONFIG_DIR, load_config, train
+from lrface.train.engine import CONFIG_DIR, load_config, train
 
 RECIPES = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml") if p.stem != "base")
 

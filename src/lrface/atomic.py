@@ -17,8 +17,13 @@ log = logging.getLogger(__name__)
 def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temp path beside ``target``; on success it is renamed onto ``target``."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as e:
+        from .errors import LrfaceError
+
+        raise LrfaceError(f"cannot write {target}: {e.strerror or e}") from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -32,6 +37,23 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def check_writable(target: str | os.PathLike[str]) -> None:
+    """Fail now, with one line, when ``target`` cannot be written (before minutes of compute);
+    leaves nothing behind."""
+    target = Path(target)
+    try:
+        if target.is_dir():
+            raise IsADirectoryError(21, "is a folder")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as e:
+        from .errors import LrfaceError
+
+        raise LrfaceError(f"cannot write {target}: {e.strerror or e}") from None
+    os.close(fd)
+    os.unlink(tmp)
 
 
 def atomic_write(target: str | os.PathLike[str], writer: Callable[[Path], None]) -> None:

@@ -3,5 +3,11 @@ from __future__ import annotations
 
 DEFAULT_MODEL = "dlib_routed"  # the published default: dlib_resnet (HR) + its trained LR expert
 FALLBACK_MODEL = "dlib_resnet"  # used (with a warning) when the default is not in the manifest
+# recognizers: the detector that suits the model's crop (dlib chips: dlib HOG, then CenterFace when HOG
+# finds nothing; ArcFace crops: SCRFD, whose 5 points align them)
+DEFAULT_DETECTOR = "auto"
+# finding every face, small ones included (`detect`, `scan`): CenterFace (faces from about 10 px; the
+# small-face benchmark, README)
+FIND_DETECTOR = "centerface"
 FRAMING_NAMES = ("dlib", "arcface", "tight", "loose")  # align.framing.FRAMINGS (a test checks they agree)
 FRAMING_CHOICES = ("auto", "photo", *FRAMING_NAMES)

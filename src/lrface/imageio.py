@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 from struct import error as struct_error
 
@@ -52,7 +53,10 @@ def load_image(path: str | os.PathLike[str], max_side: int | None = None) -> np.
     clear error, never gigabytes of memory."""
     path = Path(path)
     try:
-        size = path.stat().st_size
+        st = path.stat()
+        if not stat.S_ISDIR(st.st_mode) and not stat.S_ISREG(st.st_mode):
+            raise LrfaceError(f"{path}: not a regular file (a pipe, socket or device)")
+        size = st.st_size
         if size == 0:
             raise LrfaceError(f"{path}: empty file")
         if size > MAX_FILE_BYTES:
@@ -93,6 +97,8 @@ def load_image(path: str | os.PathLike[str], max_side: int | None = None) -> np.
 def list_images(root: str | os.PathLike[str]) -> list[Path]:
     """All files under ``root`` with an image suffix, sorted."""
     root = Path(root)
+    if not root.exists():
+        raise LrfaceError(f"{root}: no such file or folder")
     if not root.is_dir():
-        raise LrfaceError(f"{root}: not a directory")
+        raise LrfaceError(f"{root}: not a folder")
     return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)

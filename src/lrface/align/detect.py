@@ -86,7 +86,8 @@ def landmarks_for_box(image: np.ndarray, box: tuple[float, float, float, float])
 
 DetectFn = Callable[[np.ndarray], "list[Face]"]
 DETECTORS: Registry[DetectFn] = Registry("detector")
-DEFAULT_DETECTOR = "centerface"
+from ..defaults import DEFAULT_DETECTOR, FIND_DETECTOR  # noqa: E402,F401  (written once, in lrface.defaults)
+
 _LOCK = threading.Lock()
 
 
@@ -116,7 +117,7 @@ def detect_faces(image: np.ndarray, detector: str = "hog", upsample: int | None 
     elif detector == "auto":
         faces = _dlib_detect(image, "hog", upsample)
         if not faces or complete:
-            faces += [f for f in get_detector("centerface")(image)
+            faces += [f for f in get_detector(FIND_DETECTOR)(image)
                       if _upright(f) and not any(_inside(f, h.box) for h in faces)]
     else:
         faces = get_detector(detector)(image)
@@ -309,3 +310,9 @@ def _yunet() -> DetectFn:
         return faces
 
     return run
+
+
+def eye_centres(face: Face) -> np.ndarray:
+    """(2, 2): image-left eye centre, image-right eye centre (dlib-order landmarks)."""
+    lm = face.landmarks
+    return np.stack([lm[2:4].mean(0), lm[0:2].mean(0)])

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 
-import cv2
 import numpy as np
 
 from ..errors import LrfaceError
@@ -60,6 +59,8 @@ def dlib_chip_matrix(landmarks: np.ndarray, size: int = 150, padding: float = 0.
     """Image -> chip affine map as dlib builds it: similarity chip->image fitted on the template,
     reduced to a rotated rectangle (``chip_details``) whose corners map to chip pixels
     (0,0), (size-1,0), (size-1,size-1) (``get_mapping_to_chip``)."""
+    import cv2  # lazily: `lrface --help` and the registries load without OpenCV
+
     chip_pts = (padding + DLIB_5PT_TEMPLATE) / (2 * padding + 1) * size
     t = similarity_transform(chip_pts, landmarks)
     p = t[:, 0]
@@ -89,6 +90,8 @@ def arcface5_matrix(points: np.ndarray, size: int = 112) -> np.ndarray:
 def warp(image: np.ndarray, m: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Bilinear warp with zero border, values truncated as dlib does; halves the image first while
     the map shrinks it >2x (dlib's pyramid), so small chips of big faces are not aliased."""
+    import cv2  # lazily: `lrface --help` and the registries load without OpenCV
+
     m = m.copy()
     scale = math.sqrt(abs(np.linalg.det(m[:, :2])))  # chip px per image px
     while scale < 0.5 and min(image.shape[:2]) > 2:
@@ -122,6 +125,8 @@ def align(image: np.ndarray, landmarks: np.ndarray, size: int | None = None, sty
 def resize_crop(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """An already-aligned (or tiny) crop resized to the model input: area when shrinking,
     bicubic when enlarging."""
+    import cv2  # lazily: `lrface --help` and the registries load without OpenCV
+
     h, w = image.shape[:2]
     interp = cv2.INTER_AREA if size[0] * size[1] < h * w else cv2.INTER_CUBIC
     return cv2.resize(image, size, interpolation=interp)

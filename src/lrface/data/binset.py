@@ -48,7 +48,7 @@ def _as_bytes(b: object) -> bytes:
         return bytes(b)
     if isinstance(b, np.ndarray) and b.dtype == np.uint8:
         return b.tobytes()
-    raise LrfaceError(f"unexpected image entry of type {type(b).__name__} in .bin")
+    raise LrfaceError(f"unexpected image entry of type {type(b).__name__} in .bin (expected encoded bytes)")
 
 
 def read_bin(path: str | Path) -> tuple[list[bytes], np.ndarray]:
@@ -64,7 +64,14 @@ def read_bin(path: str | Path) -> tuple[list[bytes], np.ndarray]:
     if not (isinstance(obj, (tuple, list)) and len(obj) == 2):
         raise LrfaceError(f"{path}: expected a (bins, issame) pair")
     bins, issame = obj
+    if not isinstance(bins, (list, tuple)) or not isinstance(issame, (list, tuple, np.ndarray)):
+        raise LrfaceError(f"{path}: expected a (bins, issame) pair of lists, got ({type(bins).__name__}, "
+                          f"{type(issame).__name__})")
     images = [_as_bytes(b) for b in bins]
+    flags = np.asarray(issame, dtype=object).ravel() if len(issame) else np.zeros(0, object)
+    if np.asarray(issame, dtype=object).ndim != 1 or not all(isinstance(v, (bool, np.bool_)) or v in (0, 1)
+                                                            for v in flags):
+        raise LrfaceError(f"{path}: issame must be a list of booleans")
     same = np.asarray(list(issame), dtype=bool)
     if len(images) != 2 * len(same):
         raise LrfaceError(f"{path}: {len(images)} images for {len(same)} pairs")

@@ -77,7 +77,8 @@ def _workers() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
-def detect_dataset(paths: Sequence[Path], detector: str = "hog", progress: bool = True) -> tuple[list[str], np.ndarray, dict[int, str]]:
+def detect_dataset(paths: Sequence[Path], detector: str = "hog", progress: bool = True
+                   ) -> tuple[list[str], np.ndarray, dict[int, str]]:
     """Landmark rows for every path (cached by content), with fallbacks filled in."""
     store = LandmarkStore(detector)
     keys, errors = [], {}

@@ -77,7 +77,8 @@ def target_size(r: Resolution, align_style: str, input_size: int) -> tuple[int, 
 
 def _resample(x: torch.Tensor, size: tuple[int, int], kernel: str, antialias: bool) -> torch.Tensor:
     if kernel == "area":
-        return F.adaptive_avg_pool2d(x, size) if size[0] <= x.shape[2] else F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+        return F.adaptive_avg_pool2d(x, size) if size[0] <= x.shape[2] else \
+            F.interpolate(x, size=size, mode="bilinear", align_corners=False)
     if kernel == "nearest":
         return F.interpolate(x, size=size, mode="nearest-exact")
     if kernel in ("bicubic", "bilinear"):

@@ -24,9 +24,9 @@ import torch
 from ..data.facecache import FAILED
 from ..data.lfw import lfw_pairs
 from ..degrade import Reduce, target_size
-from ..operating import impostor_quantile
 from ..paths import protocol_root
-from .embeddings import Embedder
+from ..recognize.embeddings import Embedder
+from ..recognize.operating import impostor_quantile
 
 REJECT = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5)
 MEASURES = ("quality", "r_eff", "r_geom", "consistency")
@@ -119,7 +119,7 @@ def _ceiling(s: np.ndarray, y: np.ndarray, fmr: float = 1e-3) -> dict[str, Any]:
 
 def _by_decile(s: np.ndarray, y: np.ndarray, q: np.ndarray) -> list[dict[str, float]]:
     """Best-threshold accuracy of the pairs in each quality decile (what the floor is chosen from)."""
-    from .metrics import best_threshold
+    from ..metrics import best_threshold
 
     edges = np.quantile(q, np.linspace(0, 1, 11))
     rows = []

@@ -7,8 +7,8 @@ import numpy as np
 
 from ..data.identities import IdentificationSplit, IdentityDataset
 from ..degrade import REFERENCE, Resolution, resolution_label
-from .embeddings import Embedder
-from .metrics import cmc
+from ..metrics import cmc
+from ..recognize.embeddings import Embedder
 
 RANKS = (1, 5, 10, 20)
 

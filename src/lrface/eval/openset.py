@@ -29,12 +29,19 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..calibration import GRID
 from ..data.facecache import FAILED
 from ..data.lfw import lfw_dir
 from ..degrade import Reduce, target_size
-from ..operating import FNMR_LEVELS, FarTables, OpenSetCalibration, fit_far_tables, fit_open_set, impostor_quantile
-from .embeddings import Embedder
+from ..recognize.calibration import GRID
+from ..recognize.embeddings import Embedder
+from ..recognize.operating import (
+    FNMR_LEVELS,
+    FarTables,
+    OpenSetCalibration,
+    fit_far_tables,
+    fit_open_set,
+    impostor_quantile,
+)
 
 CONDITIONS = ("r6", "r8", "r12", "r16", "r24", "r32", "r112", "cam8", "cam16", "cam24", "blur32@8", "blur112@10")
 
@@ -181,7 +188,7 @@ def run_openset(rec: Any, root: str | Path | None, conditions: Sequence[str] = C
                 fpir: float | None = None, seed: int = 0, progress: bool = True) -> dict[str, Any]:
     """The benchmark of the module doc; returns a JSON-ready dict."""
     from ..decision import MATCH, UNDECIDED
-    from ..gallery import new_gallery
+    from ..search.gallery import new_gallery
 
     people = view1_people(root, "DevTest")
     enrolled = [(n, ps) for n, ps in people if len(ps) >= 2]

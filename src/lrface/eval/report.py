@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 
 from ..atomic import atomic_write_bytes, atomic_write_text  # noqa: E402
 from ..errors import LrfaceError  # noqa: E402
-from .metrics import roc_curve  # noqa: E402
+from ..metrics import roc_curve  # noqa: E402
 
 VIOLIN_RES = ("7", "14", "28", "56", "112")
 
@@ -115,7 +115,8 @@ def plot_series(runs: list[Run], keys: tuple[str, ...], title: str, ylabel: str)
             for key, marker in zip(keys, "o^"):
                 x, y = run.series(mode, key)
                 if len(x):
-                    ax.plot(x, y, ls, marker=marker, ms=4, color=f"C{i}", label=f"{run.label} {mode.upper()} {key}")
+                    ax.plot(x, y, ls, marker=marker, ms=4, color=f"C{i}",
+                    label=f"{run.label} {mode.upper()} {key}")
     return _finish(fig, ax, "resolution r (px)", ylabel, title)
 
 
@@ -177,7 +178,8 @@ def plot_roc(runs: list[Run]) -> bytes:
             if not keys:
                 continue
             fpr, tpr, _ = roc_curve(run.scores[keys[0]], run.scores["same"].astype(bool))
-            ax.plot(np.maximum(fpr, 1e-4), tpr, ls, color=f"C{i}", label=f"{run.label} {'HR' if res == '112' else 'CR ' + res + ' px'}")
+            what = "HR" if res == "112" else f"CR {res} px"
+            ax.plot(np.maximum(fpr, 1e-4), tpr, ls, color=f"C{i}", label=f"{run.label} {what}")
     ax.set_xlim(1e-4, 1)
     return _finish(fig, ax, "false accept rate", "true accept rate", "ROC")
 

@@ -8,7 +8,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -19,7 +19,8 @@ from ..data.pairs import PairSet, read_pairs
 from ..data.protocols import btm_stm_protocols, read_protocol
 from ..degrade import Resolution
 from ..errors import LrfaceError
-from .embeddings import Embedder
+from ..recognize.embeddings import Embedder
+from ..results import JsonResult
 from .verification import VerificationEval, VerificationResult
 
 
@@ -49,7 +50,8 @@ def load_protocols(spec: str | None, dataset: str) -> dict[str, np.ndarray]:
     return out
 
 
-def restrict_folds(pairs: PairSet, protocols: dict[str, np.ndarray], n_folds: int | None) -> tuple[PairSet, dict[str, np.ndarray]]:
+def restrict_folds(pairs: PairSet, protocols: dict[str, np.ndarray], n_folds: int | None
+                   ) -> tuple[PairSet, dict[str, np.ndarray]]:
     """The first ``n_folds`` folds only (quick runs); protocols cut to the same pairs."""
     if not n_folds:
         return pairs, protocols
@@ -62,11 +64,15 @@ def restrict_folds(pairs: PairSet, protocols: dict[str, np.ndarray], n_folds: in
 
 
 @dataclass
-class SweepOutput:
+class SweepOutput(JsonResult):
     results: list[VerificationResult]
     seconds: float
     detected: int = 0
     fallback: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"seconds": self.seconds, "detected": self.detected, "fallback": self.fallback,
+                "results": [r.row() for r in self.results]}
 
 
 def run_sweep(embedder: Embedder, pairs: PairSet, resolutions: Sequence[Resolution], modes: Sequence[str],

@@ -10,9 +10,9 @@ import numpy as np
 from ..data.pairs import PairSet
 from ..degrade import REFERENCE, Resolution, resolution_label, resolution_value
 from ..errors import LrfaceError
-from ..recognizer import Recognizer
-from .embeddings import Embedder
-from .metrics import accuracy, auc, best_threshold, eer, kfold_accuracy, tar_at_far
+from ..metrics import accuracy, auc, best_threshold, eer, kfold_accuracy, tar_at_far
+from ..recognize.embeddings import Embedder
+from ..recognize.recognizer import Recognizer
 
 FARS = (1e-1, 1e-2, 1e-3)
 MODES = ("hr", "cr", "cr1", "er")  # cr = both orders averaged (Knoche); cr1 = only the second image reduced

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load as load_safetensors, save_file
+from safetensors.torch import load as load_safetensors
+from safetensors.torch import save_file
 from torch import nn
 
 from ..atomic import atomic_write
@@ -138,13 +139,14 @@ def load_dlib_state_dict(dat_path: Path | None = None) -> dict[str, torch.Tensor
     is missing or corrupt)."""
     dat_path = dat_path or dlib_model_file(DLIB_MODEL_FILE)
     cached = cache_dir() / "models" / f"dlib_resnet_v1-{_file_digest(dat_path)}.safetensors"
-    expected = set(DlibResNet().state_dict())
+    expected = {k: (v.shape, v.dtype) for k, v in DlibResNet().state_dict().items()}
     if cached.is_file():
         try:
             sd = load_safetensors(cached.read_bytes())  # in memory: no mmap of a file that may be replaced
-            if set(sd) == expected:
+            if {k: (v.shape, v.dtype) for k, v in sd.items()} == expected and \
+                    all(torch.isfinite(v).all() for v in sd.values() if v.is_floating_point()):
                 return sd
-            log.warning("cached %s has the wrong keys; re-converting", cached)
+            log.warning("cached %s has the wrong keys, shapes, types or values; re-converting", cached)
         except Exception as e:  # noqa: BLE001 - any unreadable cache is re-made
             log.warning("cached %s unreadable (%s); re-converting", cached, e)
     sd = _folded_state_dict(dat_path)

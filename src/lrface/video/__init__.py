@@ -1,0 +1,1 @@
+"""Video: faces found, tracked (identity-checked) and named over frames (``scan``)."""
