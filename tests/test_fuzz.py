@@ -267,8 +267,14 @@ def _damaged_galleries(src: Path, d: Path) -> dict[str, Path]:
     """Copies of a real gallery, each damaged one way."""
     import zipfile
 
+    from lrface.search.gallery import Gallery
+    from lrface.search.persist import save_npz
+
     out = {"zero bytes": d / "zero.lrg"}
     out["zero bytes"].write_bytes(b"")
+    legacy = d / "legacy.lrg"  # the old single-file format, damaged below
+    save_npz(Gallery.load(src), legacy)
+    database, src = src, legacy
     data = bytearray(src.read_bytes())
     crc = d / "crc.lrg"
     with zipfile.ZipFile(src) as zf:
@@ -286,6 +292,10 @@ def _damaged_galleries(src: Path, d: Path) -> dict[str, Path]:
         out[name] = d / f"{name}.lrg"
 
     variant("negative identity", ident=np.full_like(arrays["ident"], -1))
+    pages = bytearray(database.read_bytes())  # the database format, its pages overwritten
+    pages[100:] = b"\xff" * (len(pages) - 100)
+    (d / "pages.lrg").write_bytes(bytes(pages))
+    out["database with garbage pages"] = d / "pages.lrg"
     variant("all-NaN templates", emb=np.full_like(arrays["emb"], np.nan))
     huge = d / "huge.lrg"  # a header promising 1e9 x 128 floats over a few bytes of data
     with zipfile.ZipFile(huge, "w") as zf:

@@ -30,7 +30,8 @@ def gallery_group() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def gallery_create(db: str, folder: str, name: str | None, framing: str, index: str, force: bool, model: str,
                    weights: str | None, device: str, as_json: bool) -> None:
-    """Enrol FOLDER (one sub-folder per identity) into a new gallery file DB."""
+    """Enrol FOLDER (one sub-folder per identity) into a new gallery DB (an SQLite file: the record;
+    several processes may add, remove and search it at once)."""
     from ..atomic import check_writable
     from ..recognize.routing import load_recognizer
     from ..search.gallery import enroll, identity_items, new_gallery
@@ -38,7 +39,7 @@ def gallery_create(db: str, folder: str, name: str | None, framing: str, index: 
     if Path(db).exists() and not force:
         raise LrfaceError(f"{db} exists: use `lrface gallery add`, or --force to replace it")
     if Path(db).is_dir():
-        raise LrfaceError(f"{db} is a directory: give a file name, e.g. {Path(db) / 'gallery.npz'}")
+        raise LrfaceError(f"{db} is a directory: give a file name, e.g. {Path(db) / 'gallery.db'}")
     items = identity_items(folder, name)
     if not items:
         raise LrfaceError(f"no images under {folder}")
@@ -49,7 +50,7 @@ def gallery_create(db: str, folder: str, name: str | None, framing: str, index: 
     _report_refused(rep.refused, "image(s)")
     if not len(g):
         raise LrfaceError(f"no image under {folder} could be enrolled; gallery not written")
-    g.save(db)
+    g.save(db, replace=force)
     _gallery_summary(g, db, rep, as_json)
 
 
@@ -140,3 +141,16 @@ def _gallery_summary(g: Any, db: str, rep: Any, as_json: bool) -> None:
         click.echo(f"{db}: {len(g.names)} identities, {len(g)} templates (+{rep.added} added"
                    f"{f', {rep.skipped_duplicates} already enrolled' if rep.skipped_duplicates else ''}"
                    f"{f', {len(rep.refused)} refused' if rep.refused else ''})")
+
+
+@gallery_group.command("import")
+@click.argument("old", type=click.Path(dir_okay=False))
+@click.argument("db", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True)
+def gallery_import(old: str, db: str, as_json: bool) -> None:
+    """Copy a gallery in the old single-file (.npz) format into a new database gallery DB."""
+    from ..search.gallery import EnrollReport, Gallery
+    from ..search.persist import import_npz
+
+    g = import_npz(Path(old), Path(db), Gallery)
+    _gallery_summary(g, db, EnrollReport(added=len(g)), as_json)

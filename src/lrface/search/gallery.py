@@ -16,42 +16,17 @@ a probe below the quality floor is ``cannot decide``.
 from __future__ import annotations
 
 import datetime
-import json
 import math
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from ..atomic import atomic_write
 from ..errors import LrfaceError
 from ..results import JsonResult
 
-FORMAT = "lrface-gallery"
-VERSION = 1
 INDEX_KINDS = ("flat", "ivf", "hnsw")
-
-
-def check_npz_sizes(path: Path) -> None:
-    """Refuse an .npz whose array headers promise more data than the file holds (a damaged or
-    hostile header would otherwise ask for gigabytes before failing)."""
-    try:
-        with zipfile.ZipFile(path) as zf:
-            for info in zf.infolist():
-                with zf.open(info) as fh:
-                    major, _ = np.lib.format.read_magic(fh)
-                    read = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
-                    shape, _, dtype = read(fh)
-                if dtype.hasobject:
-                    raise LrfaceError(f"{path}: {info.filename} holds Python objects; refused")
-                need = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
-                if need > info.file_size:
-                    raise LrfaceError(f"{path}: {info.filename} promises {need} bytes but holds {info.file_size}: "
-                                      "the file is damaged")
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
-        raise LrfaceError(f"{path}: not a readable lrface gallery ({str(e).splitlines()[0] if str(e) else e!r})") from None
 
 
 def face_score(face: Any) -> float:
@@ -143,6 +118,7 @@ class Gallery:
     _index: Any = field(default=None, repr=False)
     _index_over: str = field(default="", repr=False)
     _fused: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    journal: list[tuple] = field(default_factory=list, repr=False)  # adds / removes since loaded (``save``)
 
     def __post_init__(self) -> None:
         if self.emb.size == 0:
@@ -178,6 +154,8 @@ class Gallery:
         self.sources += [str(sources[j]) for j in keep]
         self.content += [str(content[j]) for j in keep]
         self._index, self._fused = None, None
+        self.journal.append(("add", name, emb[keep], np.asarray(r, np.float32)[keep], np.asarray(qual, np.float32)[keep],
+                             [str(sources[j]) for j in keep], [str(content[j]) for j in keep]))
         return len(keep)
 
     def remove(self, name: str) -> int:
@@ -194,6 +172,7 @@ class Gallery:
         self.ident = np.where(ident > k, ident - 1, ident)
         del self.names[k]
         self._index, self._fused = None, None
+        self.journal.append(("remove", name))
         return n
 
     def fused(self) -> tuple[np.ndarray, np.ndarray]:
@@ -309,49 +288,19 @@ class Gallery:
             for f, res in zip(faces, self.search(emb, [f.r for f in faces], rec, k, over, threshold, fpir, faces)):
                 yield str(p), f, res
 
-    # ---- persistence
-    def save(self, path: str | Path) -> None:
-        header = {"format": FORMAT, "version": VERSION, "model": self.model, "model_id": self.model_id,
-                  "dim": self.dim, "names": self.names, "index": self.index_kind,
-                  "index_params": self.index_params, "meta": self.meta}
-        arrays = {"header": np.array(json.dumps(header)), "emb": self.emb.astype(np.float32),
-                  "ident": self.ident.astype(np.int64), "r": self.r.astype(np.float32),
-                  "quality": self.quality.astype(np.float32), "sources": np.array(self.sources, dtype=str),
-                  "content": np.array(self.content, dtype=str)}
+    # ---- persistence (``search.persist``: SQLite, the record; legacy .npz read and import)
+    def save(self, path: str | Path, replace: bool = False) -> None:
+        """Write to ``path``: a new file (or ``replace``) gets everything; an existing gallery gets
+        this object's changes since it was loaded, in one transaction (other writers' are kept)."""
+        from .persist import save_gallery
 
-        def write(p: Path) -> None:
-            with open(p, "wb") as fh:
-                np.savez(fh, **arrays)
-
-        atomic_write(Path(path), write)
+        save_gallery(self, Path(path), replace)
 
     @classmethod
     def load(cls, path: str | Path) -> "Gallery":
-        path = Path(path)
-        if not path.is_file():
-            raise LrfaceError(f"{path}: no such gallery (create it with `lrface gallery create`)")
-        if path.stat().st_size == 0:
-            raise LrfaceError(f"{path}: empty file, not an lrface gallery")
-        check_npz_sizes(path)
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                header = json.loads(str(z["header"]))
-                g = cls(header["model"], header["model_id"], int(header["dim"]), list(header["names"]),
-                        z["emb"].astype(np.float32), z["ident"].astype(np.int64), z["r"].astype(np.float32),
-                        z["quality"].astype(np.float32), z["sources"].tolist(), z["content"].tolist(),
-                        header.get("index", "flat"), dict(header.get("index_params", {})), dict(header.get("meta", {})))
-        except (OSError, KeyError, ValueError, TypeError, EOFError, zipfile.BadZipFile) as e:
-            raise LrfaceError(f"{path}: not a readable lrface gallery ({str(e).splitlines()[0] if str(e) else e!r})") from None
-        if header.get("format") != FORMAT or header.get("version") != VERSION:
-            raise LrfaceError(f"{path}: not an lrface gallery of version {VERSION}")
-        n = len(g.ident)
-        if g.emb.shape != (n, g.dim) or len(g.r) != n or len(g.sources) != n or \
-                (n and (g.ident.max() >= len(g.names) or g.ident.min() < 0)):
-            raise LrfaceError(f"{path}: gallery arrays are inconsistent")
-        if not np.isfinite(g.emb).all():
-            raise LrfaceError(f"{path}: {int((~np.isfinite(g.emb).all(1)).sum())} template(s) hold NaN or infinite "
-                              "values: the file is damaged")
-        return g
+        from .persist import load_gallery
+
+        return load_gallery(cls, Path(path))
 
     def check_recognizer(self, rec: Any) -> None:
         """Refuse to search with another recognizer than the one that made the templates."""
