@@ -17,7 +17,8 @@ design rules stop):
     eval      benchmarks and reports
     train     recipes, heads, losses, objectives, the engine (its callbacks evaluate: above eval)
     make      generators of test data and benchmarks
-    api       the facade (``lrface/__init__.py``)
+    api       the facade (``lrface/api.py``, re-exported by ``lrface/__init__.py``)
+    service   lrface over HTTP (``lrface serve``)
     cli       the command-line client
 """
 from __future__ import annotations
@@ -27,7 +28,7 @@ import sys
 from pathlib import Path
 
 LAYERS = ("core", "align", "degrade", "models", "data", "recognize", "search", "video", "eval", "train", "make",
-          "api", "cli")
+          "api", "service", "cli")
 CORE = {"errors", "paths", "atomic", "registry", "defaults", "decision", "imageio", "metrics", "results", "__main__"}
 SRC = Path(__file__).resolve().parent.parent / "src"
 

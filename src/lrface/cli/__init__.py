@@ -7,6 +7,7 @@ library call and prints; user errors become one line on stderr (``main``).
     evaluate    eval, eval-*, calibrate, report
     make        make-* (test data and benchmarks)
     train       train, train-sr, publish, route, export-onnx, models
+    serve       the HTTP service
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import sys
 import click
 
 from ..errors import LrfaceError
-from . import evaluate, gallery, make, recognize, train
+from . import evaluate, gallery, make, recognize, serve, train
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -26,7 +27,7 @@ def cli(verbose: bool) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s")
 
 
-for _module in (recognize, gallery, evaluate, make, train):  # each module's top-level commands and groups
+for _module in (recognize, gallery, evaluate, make, train, serve):  # each module's top-level commands and groups
     _commands = [o for o in vars(_module).values() if isinstance(o, click.Command) and o.callback is not None
                  and o.callback.__module__ == _module.__name__]
     _subcommands = {id(c) for g in _commands if isinstance(g, click.Group) for c in g.commands.values()}

@@ -1,0 +1,1 @@
+"""lrface over HTTP (``lrface serve``): ``create_app`` builds the FastAPI application."""
