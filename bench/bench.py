@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -328,9 +329,15 @@ def bench_crowd(people: tuple[str, ...] = ("Colin_Powell", "George_W_Bush", "Ton
           f"{seconds:.0f} s")
 
 
+def bench_serve() -> None:
+    """`lrface serve` under load: concurrent enrolment and 8 clients identifying (bench/serve_load.py)."""
+    import subprocess
+
+    subprocess.run([sys.executable, str(Path(__file__).with_name("serve_load.py"))], check=True)
+
+
 SECTIONS = {"detect": bench_detect, "crowd": bench_crowd, "backbone": bench_backbone, "experts": bench_experts,
-            "train": bench_train,
-            "sweep": bench_sweep, "gallery": bench_gallery}
+            "train": bench_train, "sweep": bench_sweep, "gallery": bench_gallery, "serve": bench_serve}
 
 
 def main() -> None:

@@ -87,3 +87,12 @@ def test_ruff_clean() -> None:
     ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
     out = subprocess.run([ruff, "check", "--no-fix", "."], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout[-3000:]
+
+
+@pytest.mark.skipif(not (Path(sys.executable).parent / "mypy").exists() and shutil.which("mypy") is None,
+                    reason="mypy is installed by make setup (test extra)")
+def test_mypy_clean() -> None:
+    """The type checker configured in pyproject.toml ([tool.mypy]) passes on the tree."""
+    mypy = str(Path(sys.executable).parent / "mypy") if (Path(sys.executable).parent / "mypy").exists() else "mypy"
+    out = subprocess.run([mypy], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout[-3000:]

@@ -6,7 +6,7 @@ import logging
 import os
 import tempfile
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -56,7 +56,7 @@ def check_writable(target: str | os.PathLike[str]) -> None:
     os.unlink(tmp)
 
 
-def atomic_write(target: str | os.PathLike[str], writer: Callable[[Path], None]) -> None:
+def atomic_write(target: str | os.PathLike[str], writer: Callable[[Path], object]) -> None:
     """Call ``writer(tmp_path)`` and atomically move the result to ``target``."""
     with atomic_path(target) as tmp:
         writer(tmp)
@@ -138,7 +138,8 @@ def update_keyed_npz(path: Path, field: str, rows: dict[str, np.ndarray], width:
 
             def write(p: Path) -> None:
                 with open(p, "wb") as fh:
-                    np.savez(fh, keys=keys, **{field: vals}, **extra)
+                    arrays: dict[str, Any] = {"keys": keys, field: vals, **extra}
+                    np.savez(fh, **arrays)
 
             atomic_write(path, write)
         return merged

@@ -65,7 +65,7 @@ def calibrate(model: str, weights: str | None, device: str, data_root: str | Non
             click.echo(f"{g:<6g} " + " ".join(f"{v:6.3f}" for v in row))
         click.echo("pairsDevTest accuracy at these thresholds, HR vs r (CR) and r vs r (ER):")
         for r, cr, er in fit.test_rows:
-            click.echo(f"  r = {r:>5g}: CR {100 * cr:6.2f}  ER {100 * er:6.2f}")
+            click.echo(f"  r = {r:>5g}: CR {100 * (cr or 0):6.2f}  ER {100 * (er or 0):6.2f}")
     if save:
         save_thresholds(model, fit)
         click.echo(f"saved threshold {fit.threshold:.4f} for {model} in weights/manifest.json")

@@ -170,7 +170,7 @@ def identify(db: str | None, gallery: str | None, probe: str, framing: str, top_
     else:
         rec = load_recognizer(model, weights, device, detector=detector)
         g = new_gallery(rec)
-        rep = enroll(g, rec, identity_items(gallery), progress=False)
+        rep = enroll(g, rec, identity_items(gallery or "."), progress=False)
         _report_refused(rep.refused, "gallery image(s)")
         if not len(g):
             raise LrfaceError(f"no usable gallery image under {gallery}")
@@ -184,6 +184,7 @@ def identify(db: str | None, gallery: str | None, probe: str, framing: str, top_
         if isinstance(face, str):
             click.echo(f"{path}: skipped ({face})", err=True)
             continue
+        assert res is not None
         identified += res.identity is not None
         box = None if face.box is None else [round(v, 1) for v in face.box]
         notes = face.notes("--crop")

@@ -117,9 +117,10 @@ def _fill_fallbacks(paths: Sequence[Path], rows: np.ndarray, errors: dict[int, s
     missing = np.flatnonzero((rows[:, 0] == FAILED) & ~np.isin(np.arange(len(rows)), list(errors)))
     if not ok.any() or not len(missing):
         return
-    box = tuple(np.median(rows[ok, 1:5], axis=0))
+    m = np.median(rows[ok, 1:5], axis=0)
+    box = (float(m[0]), float(m[1]), float(m[2]), float(m[3]))
     for i in missing:
-        img = load_image(paths[i])
+        img = load_image(paths[int(i)])
         rows[i, 0] = FALLBACK
         rows[i, 1:5] = box
         rows[i, 5:15] = landmarks_for_box(img, box).reshape(-1)
@@ -134,9 +135,9 @@ def dataset_detector(style: str) -> str:
 def aligned_crops(paths: Sequence[str | Path], style: str = "dlib", size: int = 150, detector: str | None = None,
                   progress: bool = True) -> CropSet:
     """Aligned uint8 crops for a dataset; faces detected once per image content (cached)."""
-    paths = [Path(p) for p in paths]
+    files = [Path(p) for p in paths]
     detector = detector or dataset_detector(style)
-    keys, rows, errors = detect_dataset(paths, detector, progress)
+    keys, rows, errors = detect_dataset(files, detector, progress)
     crops = np.zeros((len(paths), size, size, 3), np.uint8)
     for i in tqdm(range(len(paths)), desc="align", disable=not progress, unit="img"):
         if rows[i, 0] != FAILED:

@@ -145,7 +145,8 @@ def _jpeg(x: torch.Tensor, quality: Sequence[int]) -> torch.Tensor:
     for img, q in zip(x, quality):
         arr = (img.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
         ok, buf = cv2.imencode(".jpg", arr[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(q)])
-        dec = cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1] if ok else arr
+        decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR) if ok else None
+        dec = decoded[..., ::-1] if decoded is not None else arr
         out.append(torch.from_numpy(np.ascontiguousarray(dec)).permute(2, 0, 1).float() / 255)
     return torch.stack(out)
 

@@ -49,7 +49,7 @@ def resolution_value(r: Resolution) -> float:
 
 
 def _as_hw(r: Resolution) -> tuple[int, int]:
-    return r if isinstance(r, tuple) else (r, r)
+    return r if isinstance(r, tuple) else (int(r), int(r))
 
 
 def is_full(r: Resolution) -> bool:

@@ -27,7 +27,8 @@ class ThresholdFit:
     train_accuracy: float
     test_accuracy: float
     calibration: Calibration | None = None
-    test_rows: list[tuple[float, float, float]] = field(default_factory=list)  # (r, CR, ER) at the table's thresholds
+    # (r, CR, ER) accuracy at the table's thresholds
+    test_rows: list[tuple[float, float | None, float | None]] = field(default_factory=list)
 
 
 def storable(model: str, weights: str | None) -> None:

@@ -58,7 +58,7 @@ def match_faces(dets: list[Face], truth: list[dict]) -> tuple[list[int | None], 
 
 
 def _ignored(face: Face, regions: list[list[float]]) -> bool:
-    return any(_inside(face, tuple(b)) for b in regions)
+    return any(_inside(face, (b[0], b[1], b[2], b[3])) for b in regions)
 
 
 def evaluate_detector(root: Path, detector: str, limit: int | None = None, progress: bool = True) -> DetectionResult:

@@ -75,7 +75,9 @@ def run_erc(rec: Any, root: str | Path | None, pairs: int | None = None, seed: i
     cs = emb.crops(list(ps.images))
     gen = torch.Generator().manual_seed(seed)
     kinds = np.random.default_rng(seed + 1).integers(0, 3, len(ps))
-    score, same, q = [], [], {m: [] for m in MEASURES}
+    score: list[float] = []
+    same: list[bool] = []
+    q: dict[str, list[float]] = {m: [] for m in MEASURES}
     from tqdm import tqdm
 
     for i in tqdm(sel, desc="pairs", disable=not progress, unit="pair"):

@@ -149,7 +149,9 @@ def plot_violins(run: Run) -> bytes | None:
             d = run.distances(mode, res)
             if d is None:
                 continue
-            pos_data.append(d[0]), neg_data.append(d[1]), xs.append(j)
+            pos_data.append(d[0])
+            neg_data.append(d[1])
+            xs.append(j)
         if not xs:
             continue
         drew = True

@@ -102,8 +102,8 @@ def format_table(results: Sequence[VerificationResult]) -> str:
     for r in results:
         tail = ""
         if cal and r.calibrated_accuracy is not None:
-            tail = (f" {100 * r.calibrated_accuracy:7.2f} {100 * r.calibrated_kfold:7.2f}±"
-                    f"{100 * r.calibrated_kfold_std:4.2f}")
+            tail = (f" {100 * r.calibrated_accuracy:7.2f} {100 * (r.calibrated_kfold or 0):7.2f}±"
+                    f"{100 * (r.calibrated_kfold_std or 0):4.2f}")
         lines.append(f"{r.mode:9s} {r.resolution:>8s} {100 * r.accuracy:7.2f}±{100 * r.accuracy_std:4.2f} "
                      f"{r.best_threshold:7.4f} {100 * r.tar['0.001']:9.2f} {r.auc:7.4f} {100 * r.eer:6.2f} "
                      f"{r.pos_mean:6.3f} {r.neg_mean:6.3f}{tail}")
@@ -116,13 +116,14 @@ def write_outputs(out_dir: str | Path, meta: dict[str, object], results: Sequenc
     rows = [r.row() for r in results]
     atomic_write_text(out_dir / "results.json", json.dumps({"meta": meta, "results": rows}, indent=1))
     buf = io.StringIO()
-    flat = [{**{k: v for k, v in row.items() if k != "tar"}, **{f"tar@{k}": v for k, v in row["tar"].items()}}
-            for row in rows]  # type: ignore[union-attr]
+    flat = [{**{k: v for k, v in row.items() if k != "tar"},
+             **{f"tar@{k}": v for k, v in row["tar"].items()}}  # type: ignore[attr-defined]
+            for row in rows]
     w = csv.DictWriter(buf, fieldnames=list(flat[0]))
     w.writeheader()
     w.writerows(flat)
     atomic_write_text(out_dir / "results.csv", buf.getvalue())
-    arrays: dict[str, np.ndarray] = {"same": results[0].same}  # type: ignore[dict-item]
+    arrays: dict[str, Any] = {"same": results[0].same}
     for r in results:
         for k, s in enumerate(r.scores):
             arrays[f"{r.mode}|{r.resolution}|{k}"] = s.astype(np.float32)

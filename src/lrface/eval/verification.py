@@ -106,14 +106,14 @@ class VerificationEval:
         (1 - w) * cross score + w * the LR expert's score of both faces at the smaller resolution."""
         p = self.pairs
         n = len(p)
-        rl = list(r_left) if isinstance(r_left, (list, np.ndarray)) else [r_left] * n
-        rr = list(r_right) if isinstance(r_right, (list, np.ndarray)) else [r_right] * n
+        rl: list[Resolution] = list(r_left) if isinstance(r_left, (list, np.ndarray)) else [r_left] * n  # type: ignore[list-item]
+        rr: list[Resolution] = list(r_right) if isinstance(r_right, (list, np.ndarray)) else [r_right] * n  # type: ignore[list-item]
         s = score_pairs(self._embed(p.left, rl), self._embed(p.right, rr))
         rec = self.emb.rec
         w = float(getattr(rec, "match_weight", 0.0))
         if w:
             lo = [a if resolution_value(a) <= resolution_value(b) else b for a, b in zip(rl, rr)]
-            sel = np.array([resolution_value(a) != resolution_value(b) and rec.expert_for(x) == "lr"
+            sel = np.array([resolution_value(a) != resolution_value(b) and getattr(rec, "expert_for")(x) == "lr"
                             for a, b, x in zip(rl, rr, lo)])
             if sel.any():
                 lo_sel = [x for x, m in zip(lo, sel) if m]
@@ -137,7 +137,9 @@ class VerificationEval:
         full = REFERENCE
         if mode == "hr":
             r = REFERENCE
-        sides = {"hr": [(full, full)], "er": [(r, r)], "cr1": [(full, r)], "cr": [(r, full), (full, r)]}[mode]
+        table: dict[str, list[tuple[Resolution, Resolution]]] = {
+            "hr": [(full, full)], "er": [(r, r)], "cr1": [(full, r)], "cr": [(r, full), (full, r)]}
+        sides = table[mode]
         orders = [self.scores(a, b) for a, b in sides]
         return summarize(self.pairs.name, mode, resolution_label(r), orders, self.pairs, self._thresholds(sides))
 

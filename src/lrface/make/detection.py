@@ -98,7 +98,7 @@ def make_detection_benchmark(out: Path, images: int = 100, faces: int = 6, sizes
         scene = _background(photos, rng, scene_hw)
         ignore = _ignore_regions(scene)
         boxes: list[list[float]] = []
-        placed = []
+        placed: list[dict] = []
         tries = 0
         while len(placed) < faces and tries < 40 * faces:
             tries += 1

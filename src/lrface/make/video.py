@@ -49,7 +49,7 @@ def make_test_video(out: Path, frames: int = 60, people: int = 3, fps: float = 1
         if not _ignore_regions(background):
             break
         background = _background(photos_all, rng)
-    writer = cv2.VideoWriter(str(out / "video.avi"), cv2.VideoWriter_fourcc(*"MJPG"), fps, SCENE[::-1])
+    writer = cv2.VideoWriter(str(out / "video.avi"), cv2.VideoWriter.fourcc(*"MJPG"), fps, SCENE[::-1])
     if not writer.isOpened():
         raise LrfaceError("OpenCV cannot write MJPG video here")
     lanes = np.linspace(SCENE[1] * 0.2, SCENE[1] * 0.8, people)

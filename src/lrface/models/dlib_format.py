@@ -130,8 +130,8 @@ def _layer_details(r: _Reader) -> DlibLayer:
         bias_mode = r.int_()
         for _ in range(4):
             r.float_()
-        weight = params[: num_inputs * num_outputs].reshape(num_inputs, num_outputs)
-        return DlibLayer("fc", dict(weight=weight.T.copy(), has_bias=bias_mode != 1))
+        fc = params[: num_inputs * num_outputs].reshape(num_inputs, num_outputs)
+        return DlibLayer("fc", dict(weight=fc.T.copy(), has_bias=bias_mode != 1))
     raise DlibFormatError(f"unsupported dlib layer {name!r}")
 
 

@@ -91,7 +91,7 @@ class DlibResNet(FaceBackbone):
         return ["stem"] + [f"stage{k + 1}" for k in range(len(self._stage_ends))] + ["pool", "embedding"]
 
     def forward_features(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        x = (x * 255.0 - self.mean) / 256.0
+        x = (x * 255.0 - self.mean) / 256.0  # type: ignore[operator]  # torch's stubs: module attributes and buffers
         x = F.max_pool2d(F.relu(self.stem(x)), 3, 2)
         feats: dict[str, torch.Tensor] = {"stem": x}
         stage = 1

@@ -43,7 +43,8 @@ def onnx_bytes(model: torch.nn.Module, input_size: tuple[int, int]) -> bytes:
     buf = io.BytesIO()
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # tracer notes on shape arithmetic (shapes are static per input size)
-        torch.onnx.export(net, (x,), buf, dynamo=False, input_names=["input"], output_names=["embedding"],
+        torch.onnx.export(net, (x,), buf, dynamo=False,  # type: ignore[arg-type]  # a BytesIO is accepted
+                          input_names=["input"], output_names=["embedding"],
                           dynamic_axes={"input": {0: "batch"}, "embedding": {0: "batch"}}, opset_version=OPSET)
     return buf.getvalue()
 

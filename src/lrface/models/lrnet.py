@@ -83,11 +83,11 @@ class LRNet(FaceBackbone):
             if isinstance(m, nn.Sequential) and len(m) >= 2 and isinstance(m[0], nn.Conv2d) \
                     and isinstance(m[1], nn.BatchNorm2d):
                 conv, bn = m[0], m[1]
-                scale = bn.weight / (bn.running_var + bn.eps).sqrt()
-                fused = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride,
-                                  conv.padding, bias=True).to(conv.weight)
+                scale = bn.weight / (bn.running_var + bn.eps).sqrt()  # type: ignore[operator,union-attr]
+                fused = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride,  # type: ignore[arg-type]
+                                  conv.padding, bias=True).to(conv.weight)  # type: ignore[arg-type]
                 fused.weight.copy_(conv.weight * scale.view(-1, 1, 1, 1))
-                fused.bias.copy_(bn.bias - bn.running_mean * scale)
+                fused.bias.copy_(bn.bias - bn.running_mean * scale)  # type: ignore[operator,union-attr]
                 m[0], m[1] = fused, nn.Identity()
         return self
 

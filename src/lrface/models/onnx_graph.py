@@ -101,12 +101,12 @@ class GraphNet(FaceBackbone):
             pads = a.get("pads", [0, 0, 0, 0])
             if pads[:2] != pads[2:]:
                 raise LrfaceError("asymmetric convolution padding is not supported")
-            conv = nn.Conv2d(w.shape[1] * int(a.get("group", 1)), w.shape[0], tuple(w.shape[2:]),
+            conv = nn.Conv2d(w.shape[1] * int(a.get("group", 1)), w.shape[0], tuple(w.shape[2:]),  # type: ignore[arg-type]
                              tuple(a.get("strides", [1, 1])), tuple(pads[:2]), tuple(a.get("dilations", [1, 1])),
                              int(a.get("group", 1)), bias=len(ins) > 2)
             conv.weight.data.copy_(w)
             if len(ins) > 2:
-                conv.bias.data.copy_(t(ins[2]))
+                conv.bias.data.copy_(t(ins[2]))  # type: ignore[union-attr]  # torch's stubs: module attributes and buffers
             self.layers[key] = conv
         elif op == "PRelu":
             slope = t(ins[1]).reshape(-1)
@@ -118,8 +118,8 @@ class GraphNet(FaceBackbone):
             bn = nn.BatchNorm2d(c, eps=float(a.get("epsilon", 1e-5)), momentum=1 - float(a.get("momentum", 0.9)))
             bn.weight.data.copy_(t(ins[1]).reshape(-1))
             bn.bias.data.copy_(t(ins[2]).reshape(-1))
-            bn.running_mean.copy_(t(ins[3]).reshape(-1))
-            bn.running_var.copy_(t(ins[4]).reshape(-1))
+            bn.running_mean.copy_(t(ins[3]).reshape(-1))  # type: ignore[union-attr]
+            bn.running_var.copy_(t(ins[4]).reshape(-1))  # type: ignore[union-attr]
             self.layers[key] = bn
         elif op == "Gemm":
             w = t(ins[1])
@@ -150,8 +150,8 @@ class GraphNet(FaceBackbone):
             elif op == "BatchNormalization":
                 v = val(ins[0])
                 y = self.layers[key](v) if v.dim() == 4 else F.batch_norm(
-                    v, self.layers[key].running_mean, self.layers[key].running_var, self.layers[key].weight,
-                    self.layers[key].bias, self.training, 0.1, self.layers[key].eps)
+                    v, self.layers[key].running_mean, self.layers[key].running_var, self.layers[key].weight,  # type: ignore[arg-type]
+                    self.layers[key].bias, self.training, 0.1, self.layers[key].eps)  # type: ignore[arg-type]
             elif op == "Relu":
                 y = F.relu(val(ins[0]))
             elif op == "Add":

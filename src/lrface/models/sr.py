@@ -35,6 +35,7 @@ from ..degrade.lowres import resample, synthesize
 from ..degrade.realistic import gaussian_kernel
 from ..errors import LrfaceError
 from ..paths import weights_dir
+from .base import FaceBackbone
 
 SCALES = (2, 4, 8)
 
@@ -146,7 +147,7 @@ class SRTrainConfig:
     seed: int = 0
 
 
-def unit_embed(teacher: nn.Module, x: torch.Tensor, size: int) -> torch.Tensor:
+def unit_embed(teacher: FaceBackbone, x: torch.Tensor, size: int) -> torch.Tensor:
     """L2-normalised embedding of images ``x`` (any size, [0, 1]) resized bicubically to ``size``."""
     x = F.interpolate(x, size=(size, size), mode="bicubic", align_corners=False, antialias=x.shape[-1] > size)
     return F.normalize(teacher(x.clamp(0, 1).contiguous(memory_format=torch.channels_last)).float(), dim=1)
@@ -166,7 +167,7 @@ def _batch(chips: torch.Tensor, teacher_emb: torch.Tensor, cfg: SRTrainConfig, g
     return hr, target, lr
 
 
-def sr_loss(model: EDSR, teacher: nn.Module, hr: torch.Tensor, target: torch.Tensor, lr: torch.Tensor,
+def sr_loss(model: EDSR, teacher: FaceBackbone, hr: torch.Tensor, target: torch.Tensor, lr: torch.Tensor,
             cfg: SRTrainConfig, size: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(total, identity, pixel) terms of the module's loss for one batch."""
     sr = model(lr)
@@ -176,7 +177,7 @@ def sr_loss(model: EDSR, teacher: nn.Module, hr: torch.Tensor, target: torch.Ten
     return cfg.identity_weight * ident + cfg.pixel_weight * pix, ident, pix
 
 
-def train_sr(chips: np.ndarray, teacher_emb: np.ndarray, teacher: nn.Module, cfg: SRTrainConfig,
+def train_sr(chips: np.ndarray, teacher_emb: np.ndarray, teacher: FaceBackbone, cfg: SRTrainConfig,
              out: Path | None = None, device: str | torch.device = "cpu", progress: bool = True,
              log_every: int = 100, save_every: int = 500) -> dict[str, Any]:
     """Train EDSR x``cfg.scale`` (module doc) on chips (uint8 N x S x S x 3) with the frozen HR
@@ -190,7 +191,7 @@ def train_sr(chips: np.ndarray, teacher_emb: np.ndarray, teacher: nn.Module, cfg
     data = torch.from_numpy(chips[:-hold]).permute(0, 3, 1, 2).contiguous()
     temb = torch.from_numpy(teacher_emb[:-hold]).float()
     size = teacher.input_size[0]
-    teacher = teacher.to(dev).eval().requires_grad_(False).to(memory_format=torch.channels_last)
+    teacher = teacher.to(dev).eval().requires_grad_(False).to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     model = EDSR(cfg.scale, cfg.channels, cfg.blocks).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.steps)
@@ -236,7 +237,7 @@ def save_sr(model: EDSR, cfg: SRTrainConfig, out: Path) -> None:
 
 
 @torch.inference_mode()
-def identity_similarity(model: EDSR, teacher: nn.Module, chips: np.ndarray, hr_emb: np.ndarray,
+def identity_similarity(model: EDSR, teacher: FaceBackbone, chips: np.ndarray, hr_emb: np.ndarray,
                         sizes: Any = (7, 11, 14, 18, 22), seed: int = 0, batch: int = 64) -> dict[str, dict[str, float]]:
     """Mean cosine between the HR expert's embedding of each HR chip (``hr_emb``, N x D) and of its
     LR version (camera-like synthesis at each size s) brought up by SR vs by bicubic upsampling."""

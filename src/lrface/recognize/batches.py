@@ -60,7 +60,7 @@ def embed_paths(rec: FaceRecognizer, paths: Sequence[Path], aligned: bool = Fals
             good += [f for _, f in ok]
             embs.append(emb)
             bar.update(len(bad) + len(ok))
-    emb = np.concatenate(embs) if embs else np.zeros((0, rec.embedding_dim), np.float32)
+    emb = np.concatenate(embs) if embs else np.zeros((0, int(getattr(rec, "embedding_dim", 0))), np.float32)
     return EmbeddedSet(names, emb, np.array([f.r for f in good], np.float32),
                        [rec.expert_for_face(f) for f in good], failed)
 

@@ -23,7 +23,7 @@ from ..errors import LrfaceError
 from ..paths import cache_dir
 
 if TYPE_CHECKING:
-    from .recognizer import Recognizer
+    from .recognizer import FaceRecognizer
 
 log = logging.getLogger(__name__)
 FLIP_MODES = ("none", "sum", "concat")
@@ -55,7 +55,7 @@ class EmbeddingCache:
 class Embedder:
     """Embeds a dataset's aligned crops at any resolution, with flip fusion and the disk cache."""
 
-    def __init__(self, rec: "Recognizer", reduce: Reduce | None = None, flip: str = "none",
+    def __init__(self, rec: "FaceRecognizer", reduce: Reduce | None = None, flip: str = "none",
                  cache: bool = True, detector: str | None = None, progress: bool = True) -> None:
         if flip not in FLIP_MODES:
             raise LrfaceError(f"unknown flip mode {flip!r}; choose from {', '.join(FLIP_MODES)}")
@@ -93,7 +93,7 @@ class Embedder:
         res_list = [res] * len(idx) if not isinstance(res, (list, np.ndarray)) else list(res)
         groups: dict[Resolution, list[int]] = defaultdict(list)
         for j, r in enumerate(res_list):
-            groups[112 if is_full(r) else (tuple(r) if isinstance(r, (list, tuple)) else int(r))].append(j)
+            groups[112 if is_full(r) else (tuple(r) if isinstance(r, (list, tuple)) else int(r))].append(j)  # type: ignore[arg-type]
         out: np.ndarray | None = None
         todo = sum(len({cs.keys[idx[j]] for j in js} - set(self.cache.table(self.config(r)))) for r, js in groups.items())
         bar = tqdm(total=todo, desc=desc, disable=not self.progress or todo == 0, unit="img")

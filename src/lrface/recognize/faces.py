@@ -37,6 +37,6 @@ def find_faces(rgb: np.ndarray, detector: str = FIND_DETECTOR, min_r: float = 0.
         if r < min_r:
             continue
         q = measure(align(rgb, f.landmarks, 150, "dlib"), r, yaw_proxy(f.landmarks, f.points), f.score)
-        out.append(FoundFace(tuple(f.box), f.score, f.points if f.points is not None else f.landmarks,
+        out.append(FoundFace((f.box[0], f.box[1], f.box[2], f.box[3]), f.score, f.points if f.points is not None else f.landmarks,
                              f.eye_distance, r, q))
     return out

@@ -286,6 +286,21 @@ class FaceRecognizer:
     far_tables: "FarTables | None" = None
     frr_tables: "FarTables | None" = None
     open_set: "OpenSetCalibration | None" = None
+    batch_size: int
+    device: torch.device
+
+    @property
+    def model_id(self) -> str:
+        """Identifies what this recognizer embeds (cache key)."""
+        raise NotImplementedError
+
+    @property
+    def embedding_dim(self) -> int:
+        raise NotImplementedError
+
+    def embed_at(self, x: torch.Tensor, r: "Resolution", reduce: "Reduce") -> np.ndarray:
+        """Embeddings of aligned chips (N x 3 x H x W in [0, 1]) reduced to resolution ``r``."""
+        raise NotImplementedError
 
     def prepare(self, image: ImageLike, aligned: bool = False, framing: str = "auto") -> PreparedFace:
         """Load ``image`` and align its face. ``framing``: ``auto`` (detect; an image too small to
@@ -372,9 +387,11 @@ class FaceRecognizer:
         todo = [i for i, f in enumerate(faces) if f.quality is not None]
         if not todo:
             return
+        def flipped(chip: np.ndarray | None) -> np.ndarray | None:
+            return None if chip is None else np.ascontiguousarray(chip[:, ::-1])
+
         mirrored = [dataclasses.replace(faces[i], crop=np.ascontiguousarray(faces[i].crop[:, ::-1]),
-                                        small_chip=None if faces[i].small_chip is None
-                                        else np.ascontiguousarray(faces[i].small_chip[:, ::-1])) for i in todo]
+                                        small_chip=flipped(faces[i].small_chip)) for i in todo]
         em = self.embed_faces(mirrored)
         for i, e in zip(todo, em):
             faces[i].quality.consistency = float(np.dot(emb[i], e))  # type: ignore[union-attr]
@@ -446,8 +463,8 @@ class Recognizer(FaceRecognizer):
         rec = cls.__new__(cls)
         rec.model_name, rec.model, rec.batch_size, rec.detector = name, model, batch_size, detector
         rec.device = next(model.parameters()).device
-        rec.input_size = tuple(model.input_size)  # type: ignore[assignment]
-        rec.style = model.align_style
+        rec.input_size = tuple(model.input_size)  # type: ignore[arg-type,assignment]
+        rec.style = str(model.align_style)
         rec.threshold, rec.calibration = None, None
         return rec
 

@@ -194,6 +194,7 @@ class Gallery:
 
         d = self.dim
         vectors = np.ascontiguousarray(vectors, np.float32)
+        index: Any
         if self.index_kind == "flat" or len(vectors) < 1000:
             index = faiss.IndexFlatIP(d)
         elif self.index_kind == "ivf":

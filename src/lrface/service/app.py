@@ -168,7 +168,7 @@ def create_app(model: str | None = None, galleries: str | Path = "galleries", to
         return with_files([image], run)
 
     @app.get("/galleries")
-    def galleries() -> list[dict[str, Any]]:
+    def list_galleries() -> list[dict[str, Any]]:
         out = []
         for name in store.names():
             g = store.load(name)
@@ -215,7 +215,7 @@ def create_app(model: str | None = None, galleries: str | Path = "galleries", to
             report = enroll(g, rec, [(name, q) for q in paths], crop, progress=False)
             g.save(p)
             names = {str(q): u.filename for q, u in zip(paths, images)}
-            report.refused = [(names.get(f, f), why.replace(f, str(names.get(f, f)))) for f, why in report.refused]
+            report.refused = [(names.get(f) or f, why.replace(f, names.get(f) or f)) for f, why in report.refused]
             return {**report.to_dict(), "identities": len(g.names), "templates": len(g)}
 
         return with_files(images, run)

@@ -88,9 +88,15 @@ def _encode(chips: np.ndarray, quality: int = 95) -> tuple[np.ndarray, np.ndarra
     return np.concatenate(blobs).astype(np.uint8), offsets
 
 
+def _bgr_decode(blob: np.ndarray) -> np.ndarray:
+    img = cv2.imdecode(blob, cv2.IMREAD_COLOR)
+    if img is None:
+        raise LrfaceError("the distillation set holds an undecodable chip: delete its cache file to rebuild it")
+    return img
+
+
 def _decode(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    out = [cv2.imdecode(data[offsets[i] : offsets[i + 1]], cv2.IMREAD_COLOR)[..., ::-1]
-           for i in range(len(offsets) - 1)]
+    out = [_bgr_decode(data[offsets[i] : offsets[i + 1]])[..., ::-1] for i in range(len(offsets) - 1)]
     return np.ascontiguousarray(np.stack(out))
 
 

@@ -28,6 +28,7 @@ from ..data.facecache import aligned_crops
 from ..data.identities import read_identity_folders
 from ..errors import LrfaceError
 from ..models import create_model
+from ..models.base import FaceBackbone
 from ..paths import data_root
 from ..recognize.recognizer import resolve_device
 from .callbacks import Callback, CsvLog, LfwEval
@@ -159,7 +160,7 @@ class Trainer:
                             num_classes=self.data.num_classes, **cfg.head.args)
         cls_w = list(cfg.cls_weights) + [0.0] * (len(self.branches) - len(cfg.cls_weights))
         if cfg.head_init == "centers" and cfg.model.pretrained and any(cls_w):
-            head.init_from_centers(self._class_centers(teacher or self.model))
+            head.init_from_centers(self._class_centers(teacher or self.model))  # type: ignore[operator]
         self.trainee = Trainee(self.model, head, build_terms(cfg.terms), cls_w, teacher,
                                sorted(self.teacher_branches) or None).to(self.device)
         self.ddp: torch.nn.Module = self.trainee
@@ -174,7 +175,7 @@ class Trainer:
 
     # -- setup helpers
     @torch.no_grad()
-    def _class_centers(self, net: torch.nn.Module) -> torch.Tensor:
+    def _class_centers(self, net: FaceBackbone) -> torch.Tensor:
         """Mean normalised embedding per class (a pretrained backbone's classifier starts there)."""
         net.eval()
         sums = torch.zeros(self.data.num_classes, net.embedding_dim)

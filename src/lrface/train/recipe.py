@@ -241,16 +241,16 @@ class Recipe:
             if t.name not in LOSSES:
                 raise LrfaceError(f"{where}: unknown loss {t.name!r}{_did_you_mean(t.name, LOSSES.names())}")
             _check_kwargs("loss", t.name, LOSSES._factories[t.name], t.args, where)
-            for k in [t.a, *t.b, *(t.branches or [])]:
-                if not 0 <= k < n:
-                    raise LrfaceError(f"{where}: branch {k} does not exist (the recipe has {n} branches)")
+            for idx in [t.a, *t.b, *(t.branches or [])]:
+                if not 0 <= idx < n:
+                    raise LrfaceError(f"{where}: branch {idx} does not exist (the recipe has {n} branches)")
             _finite(t.weight, f"{where}.weight")
         if len(self.cls_weights) > n:
             raise LrfaceError(f"cls_weights: {len(self.cls_weights)} weights for {n} branches")
         if self.teacher is not None:
-            for k in self.teacher.branches:
-                if not 0 <= k < n:
-                    raise LrfaceError(f"teacher.branches: branch {k} does not exist (the recipe has {n} branches)")
+            for idx in self.teacher.branches:
+                if not 0 <= idx < n:
+                    raise LrfaceError(f"teacher.branches: branch {idx} does not exist (the recipe has {n} branches)")
             if self.teacher.cached and self.data.kind != "distill":
                 raise LrfaceError("teacher.cached needs cached teacher embeddings: set data.kind=distill")
         positive = {"batch_size": self.batch_size, "schedule.steps": self.schedule.steps,
@@ -258,12 +258,13 @@ class Recipe:
         for k, v in positive.items():
             if v < 1:
                 raise LrfaceError(f"{k}: must be at least 1, got {v}")
-        nonneg = {"ckpt_every": self.ckpt_every, "schedule.warmup_steps": self.schedule.warmup_steps,
+        nonneg: dict[str, float] = {"ckpt_every": self.ckpt_every,
+                                    "schedule.warmup_steps": self.schedule.warmup_steps,
                   "eval.every": self.eval.every, "optim.weight_decay": self.optim.weight_decay,
                   "optim.momentum": self.optim.momentum, "optim.head_lr_mult": self.optim.head_lr_mult}
-        for k, v in nonneg.items():
-            if v < 0:
-                raise LrfaceError(f"{k}: must not be negative, got {v}")
+        for key, value in nonneg.items():
+            if value < 0:
+                raise LrfaceError(f"{key}: must not be negative, got {value}")
         if not self.optim.lr > 0:
             raise LrfaceError(f"optim.lr: must be a positive finite number, got {self.optim.lr}")
         if self.grad_clip is not None and not self.grad_clip > 0:
@@ -327,7 +328,7 @@ def _convert(value: Any, tp: Any, where: str) -> Any:
         return dict(value)
     if tp in (Part, PolicyPart):
         return tp.parse(value, where)
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return _build(tp, value, where)
     if tp is bool:
         if not isinstance(value, bool):

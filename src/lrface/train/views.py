@@ -11,6 +11,7 @@ from ..degrade import Reduce, target_size
 from ..degrade.lowres import resample, synthesize, to_input
 from ..degrade.policies import FULL, degrade_batch, make_policy
 from ..errors import LrfaceError
+from ..models.base import FaceBackbone
 from ..recognize.recognizer import center_crop
 from ..registry import DEGRADATIONS
 
@@ -27,7 +28,7 @@ class ViewMaker:
     """``views(step)`` -> (one tensor per branch, labels) for this rank; ``to_input`` brings uint8
     crops to the model's input."""
 
-    def __init__(self, cfg: Any, data: Any, model: torch.nn.Module, style: str, device: torch.device,
+    def __init__(self, cfg: Any, data: Any, model: FaceBackbone, style: str, device: torch.device,
                  rank: int = 0, world: int = 1) -> None:
         self.cfg, self.data, self.model, self.style, self.device = cfg, data, model, style, device
         self.size = int(model.input_size[0])
@@ -44,7 +45,7 @@ class ViewMaker:
         h, w = self.model.input_size
         if x.shape[-2] != h and x.shape[-1] != w:  # distillation-set chips: another size than the input
             x = resample(x, self.size)
-        return center_crop(x, tuple(self.model.input_size)).contiguous(memory_format=torch.channels_last)
+        return center_crop(x, self.model.input_size).contiguous(memory_format=torch.channels_last)
 
     def views(self, step: int) -> tuple[list[torch.Tensor], torch.Tensor]:
         """This rank's share of global batch ``step``: one degraded view per branch."""
@@ -81,7 +82,7 @@ class ViewMaker:
         x = self.data.crops[vi].permute(0, 3, 1, 2).float().div_(255.0)
         x = torch.where(flips[:, None, None, None], torch.flip(x, dims=[3]), x)
         sizes = [target_size(r, self.style, self.size)[0] if r < FULL else x.shape[-1] for r in res]
-        small = synthesize(x, sizes, gen, self.lowres)
+        small = synthesize(x, sizes, gen, self.lowres)  # type: ignore[arg-type]  # set: realistic views only
         return to_input(small, self.size).to(self.device).contiguous(memory_format=torch.channels_last)
 
     def _same_identity(self, idx: torch.Tensor, gen: torch.Generator) -> torch.Tensor:

@@ -163,7 +163,7 @@ class Tracker:
             tr = self.active[face_track[i]]
             tr.add(frame, faces[i], emb[i], qualities[i], self.keep)
             self._last[tr.id] = self._step
-        still = []
+        still: list[Track] = []
         for tr in self.active:
             (still if self._step - self._last[tr.id] <= self.max_gap else self.done).append(tr)
         self.active = still
@@ -210,7 +210,8 @@ def iter_frames(source: Path, every: int = 1) -> tuple[Iterator[tuple[int, np.nd
         raise LrfaceError(f"{source}: not a readable video (no frame could be decoded)")
 
     def gen_video() -> Iterator[tuple[int, np.ndarray]]:
-        i, ok, frame = 0, first_ok, first
+        i, frame = 0, first
+        ok: bool = first_ok
         try:
             while True:
                 if i % every == 0:
@@ -304,7 +305,7 @@ def scan(source: Path, rec: Any, gallery: Any = None, every: int = 1, min_detect
 
 def _png_data_uri(rgb: np.ndarray, side: int = 112) -> str:
     buf = io.BytesIO()
-    Image.fromarray(rgb).resize((side, side), Image.BICUBIC).save(buf, format="PNG")
+    Image.fromarray(rgb).resize((side, side), Image.Resampling.BICUBIC).save(buf, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
