@@ -106,3 +106,31 @@ def test_bad_uploads_are_one_json_error(server) -> None:
     resp = conn.getresponse()
     assert resp.status == 413 and "too large" in json.loads(resp.read())["error"]
     conn.close()
+
+
+def test_scan_job_progress_tracks_and_naming(server, lfw_dir: Path, tmp_path: Path) -> None:
+    """A video scanned as a job: progress, tracks with their best face, and a track named by a
+    person (its template enrolled into the gallery under that name)."""
+    from lrface.make.video import make_test_video
+
+    client, _ = server
+    truth = make_test_video(tmp_path, frames=10, people=2, data_root=str(lfw_dir.parents[1]))
+    assert client.post("/galleries/scanned")[0] == 201
+    code, job = client.post("/scans", files={"video": tmp_path / "video.avi"}, data={"gallery": "scanned"})
+    assert code == 202, job
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        state = client.get(f"/scans/{job['id']}")[1]
+        if state["status"] in ("done", "failed"):
+            break
+        time.sleep(1)
+    assert state["status"] == "done", state
+    assert state["frames_done"] == 10 and state["result"]["tracks"]
+    track = state["result"]["tracks"][0]
+    assert track["best_crop"].startswith("data:image/png;base64,") and track["identity"] is None  # empty gallery
+    name = truth["people"][0]
+    code, named = client.post(f"/scans/{job['id']}/tracks/{track['track']}", data={"name": name, "enrol": "true"})
+    assert code == 200 and named["enrolled"] == 1, named
+    assert client.get(f"/scans/{job['id']}")[1]["confirmed"] == {str(track["track"]): name}
+    assert [i["name"] for i in client.get("/galleries/scanned/identities")[1]] == [name]
+    assert client.get("/scans/nope")[0] == 404

@@ -11,6 +11,8 @@
     POST   /galleries/{g}/identities/{name}  images   enrol (several files at once)
     DELETE /galleries/{g}/identities/{name}
     POST   /galleries/{g}/identify  image [top_k, fpir, crop, all_faces]
+    POST   /scans             video [gallery, every]   a scan job; GET /scans/{id}: progress, tracks
+    POST   /scans/{id}/tracks/{t}  name [enrol]     confirm or correct a track's name
     GET    /docs                                      OpenAPI
     GET    /                                          the web page (enrol, search, see each face's answer)
 
@@ -34,6 +36,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from .. import __version__
 from ..errors import LrfaceError
+from .jobs import ScanJobs
 
 NAME = re.compile(r"^[A-Za-z0-9_.\- ]{1,100}$")
 
@@ -112,7 +115,8 @@ def create_app(model: str | None = None, galleries: str | Path = "galleries", to
 
     @app.exception_handler(KeyError)
     async def missing(request: Request, exc: KeyError) -> JSONResponse:
-        return _error(404, f"no gallery {exc.args[0]!r}")
+        what = str(exc.args[0])
+        return _error(404, f"no {what}" if what.startswith("scan ") else f"no gallery {what!r}")
 
     def saved(upload: UploadFile) -> Path:
         """The upload as a file, checked like any file the command line reads."""
@@ -231,6 +235,27 @@ def create_app(model: str | None = None, galleries: str | Path = "galleries", to
         n = g.remove(name)
         g.save(p)
         return {"removed": name, "templates": n}
+
+    jobs = ScanJobs(rec, store.root)
+
+    @app.post("/scans", status_code=202)
+    def submit_scan(video: UploadFile = File(...), gallery: str | None = Form(None), every: int = Form(1)) -> dict:
+        """Start scanning a video (or an image); poll GET /scans/{id} for progress and tracks."""
+        gp = store.path(gallery) if gallery else None
+        g = store.load(gallery) if gallery else None
+        if not 1 <= every <= 1000:
+            raise LrfaceError("every must be 1..1000")
+        return {"id": jobs.submit(saved(video), g, gp, every), "status": "queued"}
+
+    @app.get("/scans/{job}")
+    def scan_state(job: str) -> dict[str, Any]:
+        return jobs.get(job)
+
+    @app.post("/scans/{job}/tracks/{track}")
+    def name_track(job: str, track: int, name: str = Form(...), enrol: bool = Form(False)) -> dict[str, Any]:
+        """Confirm or correct a track's name; ``enrol`` adds its fused template to the scan's gallery."""
+        state = jobs.get(job)
+        return jobs.confirm(job, track, name, store.path(state["gallery"]) if state["gallery"] else None, enrol)
 
     @app.post("/galleries/{gallery}/identify")
     def identify(gallery: str, image: UploadFile = File(...), top_k: int = Form(5), fpir: float | None = Form(None),

@@ -295,7 +295,7 @@ def scan(source: Path, rec: Any, gallery: Any = None, every: int = 1, min_detect
     if n == 0:
         raise LrfaceError(f"{source}: no frame could be read" + (f" ({errors[0]})" if errors else ""))
     tracks = [t for t in tracker.finish() if len(t.frames) >= min_detections]
-    if gallery is not None and tracks:
+    if gallery is not None and len(gallery) and tracks:  # an empty gallery names nobody (tracks kept)
         found = gallery.search(np.stack([t.template() for t in tracks]), [t.r for t in tracks], rec, k, "fused",
                                threshold, fpir, tracks)
         for t, res in zip(tracks, found):
