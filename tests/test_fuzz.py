@@ -394,3 +394,33 @@ def test_identify_hints_name_its_own_options(lfw_dir, tmp_path, capsys) -> None:
     assert "Traceback" not in text
     assert "--crop-a" not in text, text
     assert "taken as a" in err and "--crop" in err, err
+
+
+def test_aligned_non_faces_are_never_the_same_person(tmp_path, capsys) -> None:
+    """Two textured non-faces declared as aligned crops used to verify as "same person" (0.99):
+    a crop in which no detector finds a face gets "cannot decide", never a name."""
+    rng = np.random.default_rng(0)
+    for k in range(2):
+        Image.fromarray((rng.random((150, 150, 3)) * 255).astype(np.uint8)).save(tmp_path / f"noise{k}.png")
+    xx, yy = np.meshgrid(np.arange(150), np.arange(150))
+    for k in range(2):
+        tex = np.sin(xx / (3 + k) + k) * np.cos(yy / (5 + k)) * 127 + 128
+        Image.fromarray(tex[..., None].repeat(3, 2).astype(np.uint8)).save(tmp_path / f"tex{k}.png")
+    for a, b in (("noise0", "noise1"), ("tex0", "tex1")):
+        code, out, _ = run(["verify", str(tmp_path / f"{a}.png"), str(tmp_path / f"{b}.png"), "--aligned", "--json"],
+                           capsys)
+        res = json.loads(out)
+        assert code == 0 and res["decision"] == "cannot decide" and "no face" in res["reason"], res
+
+
+def test_model_cache_entry_of_the_wrong_shape_is_recomputed(tmp_path, monkeypatch) -> None:
+    """A converted-weights cache file with the right names but wrong shapes is re-made, not loaded."""
+    from lrface.models import dlib_resnet as dr
+    from lrface.paths import dlib_model_file
+
+    monkeypatch.setenv("LRFACE_CACHE", str(tmp_path))
+    good = dr.load_dlib_state_dict()
+    cached = next((tmp_path / "models").glob("dlib_resnet_v1-*.safetensors"))
+    save_file({k: torch.zeros(1) for k in good}, str(cached))  # every name, every shape wrong
+    again = dr.load_dlib_state_dict(dlib_model_file(dr.DLIB_MODEL_FILE))
+    assert all(again[k].shape == v.shape and torch.equal(again[k], v) for k, v in good.items())

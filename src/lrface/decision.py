@@ -34,6 +34,8 @@ MATCH, UNKNOWN, UNDECIDED = "match", "unknown", "cannot decide"
 
 def undecidable(face: Any) -> str | None:
     """Why ``face`` (a PreparedFace) cannot be decided on, or None when it can."""
+    if getattr(face, "no_face", False):
+        return "cannot decide (quality): no face found in the crop"
     q = getattr(face, "quality", None)
     if q is None:
         return None

@@ -39,6 +39,7 @@ class PreparedFace(JsonResult):
     upside_down: bool = False  # the detector scores the face higher turned 180 degrees
     box: tuple[float, float, float, float] | None = None  # the detected face used (left, top, right, bottom)
     quality: "FaceQuality | None" = None  # effective resolution and the rest (``lrface.recognize.quality``)
+    no_face: bool = False  # a declared crop in which no detector finds a face (``face_in_crop``)
 
     @property
     def r_geom(self) -> float:
@@ -60,6 +61,8 @@ class PreparedFace(JsonResult):
         """Warnings about this face; ``crop_option`` names the option of the calling command that
         declares a crop's framing."""
         out = []
+        if self.no_face:
+            out.append(f"no face found in the crop {self.source}: no decision is made on it")
         if self.n_faces > 1:
             out.append(f"{self.n_faces} faces found in {self.source}; using the largest")
         if self.fallback:

@@ -369,6 +369,9 @@ def enroll(gallery: Gallery, rec: Any, items: Sequence[tuple[str, Path]], framin
             for bad, ok, emb in embedded_batches(rec, paths, framing=framing, batch_size=batch_size):
                 bar.update(len(bad) + len(ok))
                 report.refused += bad
+                keep = [j for j, (_, f) in enumerate(ok) if not getattr(f, "no_face", False)]
+                report.refused += [(p, f"{p}: no face found in the crop") for j, (p, _) in enumerate(ok) if j not in keep]
+                ok, emb = [ok[j] for j in keep], emb[keep]
                 if not ok:
                     continue
                 faces = [f for _, f in ok]
