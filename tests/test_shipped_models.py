@@ -96,3 +96,24 @@ def test_licences_shown(capsys: pytest.CaptureFixture[str]) -> None:
     assert licence_of("dlib_routed").any_use
     code, out, _ = run(["models"], capsys)
     assert "NOT for commercial use" in out and "Apache-2.0" in out
+    assert rows["mbf_routed"]["any_use"] is False and rows["mbf_lr"]["any_use"] is False  # distilled from it
+
+
+def test_mbf_routed_sends_a_tiny_face_to_its_lr_expert(lfw_faces: list[Path], tmp_path: Path) -> None:
+    """The published routed MobileFaceNet: a 14 px crop goes to mbf_lr and still matches a photo of
+    the same person at FAR 1e-3; the photo goes to the HR network."""
+    from PIL import Image
+
+    from lrface.recognize.routing import load_recognizer
+
+    rec = load_recognizer("mbf_routed", device="cpu")
+    assert rec.cutoff == 24 and rec.far_tables is not None
+    photo = rec.prepare(lfw_faces[6])  # George W Bush
+    img = np.asarray(Image.open(lfw_faces[7]).convert("RGB"))
+    face = rec.prepare(lfw_faces[7])
+    l, t, r, b = (int(v) for v in face.box)
+    Image.fromarray(img[t:b, l:r]).resize((14, 14), Image.Resampling.BICUBIC).save(tmp_path / "tiny.png")
+    tiny = rec.prepare(tmp_path / "tiny.png", framing="tight")
+    assert rec.expert_for_face(photo) == "hr" and rec.expert_for_face(tiny) == "lr"
+    v = rec.verify(tmp_path / "tiny.png", lfw_faces[6], framing_a="tight")
+    assert v.decision != "different person" and v.experts == ("lr", "hr"), v.explanation

@@ -42,3 +42,4 @@ def test_wheel_in_fresh_venv(tmp_path, lfw_faces) -> None:
     assert json.loads(res.stdout)["same"] is True
     res = subprocess.run([lrface, "train", "--help"], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert res.returncode == 0 and "lr_expert" in res.stdout and "maug_logexp" in res.stdout
+    assert (site / "lrface" / "service" / "static" / "index.html").is_file()  # the web page ships in the wheel

@@ -11,3 +11,10 @@ DEFAULT_DETECTOR = "auto"
 FIND_DETECTOR = "centerface"
 FRAMING_NAMES = ("dlib", "arcface", "tight", "loose")  # align.framing.FRAMINGS (a test checks they agree)
 FRAMING_CHOICES = ("auto", "photo", *FRAMING_NAMES)
+# choice lists the command line offers, written once (the library modules import them from here)
+KERNELS = ("bicubic", "bilinear", "area", "nearest")  # degrade.resize: downsampling kernels
+FLIP_MODES = ("none", "sum", "concat")  # recognize.embeddings: flip fusion
+INDEX_KINDS = ("flat", "ivf", "hnsw")  # search.gallery: FAISS index kinds
+SEARCH_OVER = ("fused", "templates")  # search.gallery: fused identity templates, or every template
+ID_METHODS = ("plain", "mitm")  # identification: the gallery's search, or meet in the middle
+SR_SCALES = (2, 4, 8)  # models.sr: shipped face SR magnifications

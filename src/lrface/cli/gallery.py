@@ -5,7 +5,7 @@ from typing import Any
 
 import click
 
-from ..defaults import FRAMING_CHOICES
+from ..defaults import FRAMING_CHOICES, INDEX_KINDS
 from ..errors import LrfaceError
 from .options import DEVICE_OPT, MODEL_OPT, WEIGHTS_OPT, _echo_json, _report_refused
 
@@ -22,7 +22,7 @@ def gallery_group() -> None:
 @click.option("--name", default=None, help="FOLDER holds images of this one person (else one sub-folder per identity)")
 @click.option("--crop", "framing", default="photo", show_default=True, type=click.Choice(FRAMING_CHOICES),
               help="photo: detect, refuse images without a face; or the framing of pre-cut crops")
-@click.option("--index", default="flat", show_default=True, type=click.Choice(["flat", "ivf", "hnsw"]))
+@click.option("--index", default="flat", show_default=True, type=click.Choice(INDEX_KINDS))
 @click.option("--force", is_flag=True, help="overwrite an existing gallery file")
 @MODEL_OPT
 @WEIGHTS_OPT

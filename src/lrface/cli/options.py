@@ -10,7 +10,7 @@ from typing import Any, Callable
 import click
 
 from ..align import detector_names
-from ..defaults import DEFAULT_DETECTOR, DEFAULT_MODEL
+from ..defaults import DEFAULT_DETECTOR, DEFAULT_MODEL, FLIP_MODES, KERNELS
 from ..errors import LrfaceError
 
 
@@ -129,10 +129,10 @@ ROUTE_OPTS = [
 
 EVAL_OPTS = [
     MODEL_OPT, WEIGHTS_OPT, DEVICE_OPT, DATA_OPT, *ROUTE_OPTS,
-    click.option("--kernel", default="bicubic", show_default=True, type=click.Choice(["bicubic", "bilinear", "area", "nearest"]),
+    click.option("--kernel", default="bicubic", show_default=True, type=click.Choice(KERNELS),
                  help="downsampling kernel"),
     click.option("--antialias/--no-antialias", default=True, show_default=True),
-    click.option("--flip", default="none", show_default=True, type=click.Choice(["none", "sum", "concat"]),
+    click.option("--flip", default="none", show_default=True, type=click.Choice(FLIP_MODES),
                  help="flip fusion (flip after degrading)"),
     click.option("--no-cache", is_flag=True, help="do not read or write the embedding cache"),
     click.option("--batch-size", default=32, show_default=True, type=POSITIVE),

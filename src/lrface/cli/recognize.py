@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..defaults import DEFAULT_MODEL, FIND_DETECTOR, FRAMING_CHOICES
+from ..defaults import DEFAULT_MODEL, FIND_DETECTOR, FRAMING_CHOICES, ID_METHODS, SEARCH_OVER
 from ..errors import LrfaceError
 from .options import (
     ALIGNED_OPT,
@@ -122,12 +122,12 @@ def embed(directory: str, out: str, framing: str, model: str, weights: str | Non
 @click.option("--probe", "-p", required=True, type=click.Path(), help="probe image or folder of probe images")
 @click.option("--crop", "framing", default="auto", show_default=True, type=click.Choice(FRAMING_CHOICES), help=CROP_HELP)
 @click.option("--top-k", "-k", default=5, show_default=True, type=click.IntRange(min=1))
-@click.option("--over", default="fused", show_default=True, type=click.Choice(["fused", "templates"]),
+@click.option("--over", default="fused", show_default=True, type=click.Choice(SEARCH_OVER),
               help="search fused identity templates, or every template (best per identity)")
 @click.option("--threshold", "-t", type=SCORE, default=None,
               help="open-set threshold (default: the one at --fpir for the probe's r and the gallery's size)")
 @FPIR_OPT
-@click.option("--method", default="plain", show_default=True, type=click.Choice(["plain", "mitm"]),
+@click.option("--method", default="plain", show_default=True, type=click.Choice(ID_METHODS),
               help="mitm: meet-in-the-middle matching (the enrolled image files must still exist)")
 @click.option("--fusion", default="s_max_add", show_default=True, help="mitm: t_add, t_concat, s_add, s_max, s_max_add")
 @click.option("--scales", default="2,4,8", show_default=True, help="mitm: SR magnifications of the probe")

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import click
 
+from ..defaults import SR_SCALES
 from ..errors import LrfaceError
 from .options import DATA_OPT, DEVICE_OPT, POSITIVE, WEIGHTS_OPT, AutoOrFloat, FiniteFloat, _echo_json
 
@@ -128,7 +129,7 @@ def export_onnx(model: str, out: str, weights: str | None, as_json: bool) -> Non
 
 
 @click.command("train-sr")
-@click.option("--scale", type=click.Choice(["2", "4", "8"]), required=True)
+@click.option("--scale", type=click.Choice([str(k) for k in SR_SCALES]), required=True)
 @click.option("--steps", default=3000, show_default=True, type=POSITIVE)
 @click.option("--batch", default=64, show_default=True, type=POSITIVE)
 @click.option("--lr", "learning_rate", default=5e-4, show_default=True, type=FiniteFloat(0.0, 1.0, min_open=True))

@@ -12,10 +12,10 @@ import torch
 import torch.nn.functional as F
 
 from ..align import ARCFACE_EYE_DISTANCE, chip_eye_distance
+from ..defaults import KERNELS  # noqa: E402  (written once, in lrface.defaults)
 from ..errors import LrfaceError
 from ..registry import DEGRADATIONS
 
-KERNELS = ("bicubic", "bilinear", "area", "nearest")
 REFERENCE = 112  # resolutions are defined on the 112 px ArcFace crop; r >= 112 means unchanged
 
 Resolution = int | float | tuple[int, int]  # r, or (height, width) for non-square targets

@@ -31,13 +31,12 @@ from torch import nn
 from tqdm import tqdm
 
 from ..atomic import atomic_write
+from ..defaults import SR_SCALES as SCALES  # noqa: E402  (written once, in lrface.defaults)
 from ..degrade.lowres import resample, synthesize
 from ..degrade.realistic import gaussian_kernel
 from ..errors import LrfaceError
 from ..paths import weights_dir
 from .base import FaceBackbone
-
-SCALES = (2, 4, 8)
 
 
 class ResBlock(nn.Module):

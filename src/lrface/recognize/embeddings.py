@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from .recognizer import FaceRecognizer
 
 log = logging.getLogger(__name__)
-FLIP_MODES = ("none", "sum", "concat")
+from ..defaults import FLIP_MODES  # noqa: E402,F401  (written once, in lrface.defaults)
 
 
 class EmbeddingCache:

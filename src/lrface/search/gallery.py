@@ -23,10 +23,9 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from ..defaults import INDEX_KINDS  # noqa: E402  (written once, in lrface.defaults)
 from ..errors import LrfaceError
 from ..results import JsonResult
-
-INDEX_KINDS = ("flat", "ivf", "hnsw")
 
 
 def face_score(face: Any) -> float:
