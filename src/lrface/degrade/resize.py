@@ -48,8 +48,8 @@ def resolution_value(r: Resolution) -> float:
     return float(min(r)) if isinstance(r, tuple) else float(r)
 
 
-def _as_hw(r: Resolution) -> tuple[int, int]:
-    return r if isinstance(r, tuple) else (int(r), int(r))
+def _as_hw(r: Resolution) -> tuple[float, float]:
+    return r if isinstance(r, tuple) else (r, r)
 
 
 def is_full(r: Resolution) -> bool:
