@@ -76,8 +76,12 @@ def test_kill_9_during_adds_keeps_every_committed_add(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
     rng = np.random.default_rng(0)
     for round_ in range(4):
+        before = len(log.read_text().split()) if log.is_file() else 0
         p = subprocess.Popen([sys.executable, "-c", WRITER, str(db), f"k{round_}", "100000", str(log)], env=env)
-        time.sleep(1.5 + float(rng.uniform(0, 1.5)))  # import time + a random moment among the commits
+        deadline = time.time() + 120
+        while time.time() < deadline and (len(log.read_text().split()) if log.is_file() else 0) <= before:
+            time.sleep(0.05)  # the writer has started committing (imports take seconds on a busy machine)
+        time.sleep(float(rng.uniform(0, 0.5)))  # then a random moment among its commits
         os.kill(p.pid, signal.SIGKILL)
         p.wait()
         g = Gallery.load(db)  # opens, consistent
