@@ -91,6 +91,7 @@ def create_app(model: str | None = None, galleries: str | Path = "galleries", to
 
     rec = rec or load(model or DEFAULT_MODEL)
     store = _Galleries(Path(galleries), rec)
+    compute = threading.Lock()
     limit = int(max_upload_mb * 2**20)
     app = FastAPI(title="lrface", version=__version__,
                   description="Face recognition across resolutions: verify, detect, embed, galleries and "
@@ -130,7 +131,8 @@ def create_app(model: str | None = None, galleries: str | Path = "galleries", to
     def with_files(uploads: list[UploadFile], fn: Any) -> Any:
         paths = [saved(u) for u in uploads]
         try:
-            return fn(paths)
+            with compute:  # one request computes at a time: dlib's detectors are not thread-safe
+                return fn(paths)
         finally:
             for p in paths:
                 p.unlink(missing_ok=True)
@@ -228,7 +230,7 @@ def create_app(model: str | None = None, galleries: str | Path = "galleries", to
     def remove(gallery: str, name: str) -> dict[str, Any]:
         from ..search.gallery import Gallery
 
-        p = store.path(gallery)
+        p = store.path(gallery)  # no model work: not under the compute lock
         if not p.is_file():
             raise KeyError(gallery)
         g = Gallery.load(p)
@@ -236,7 +238,7 @@ def create_app(model: str | None = None, galleries: str | Path = "galleries", to
         g.save(p)
         return {"removed": name, "templates": n}
 
-    jobs = ScanJobs(rec, store.root)
+    jobs = ScanJobs(rec, store.root, compute)
 
     @app.post("/scans", status_code=202)
     def submit_scan(video: UploadFile = File(...), gallery: str | None = Form(None), every: int = Form(1)) -> dict:

@@ -14,8 +14,8 @@ from ..errors import LrfaceError
 
 
 class ScanJobs:
-    def __init__(self, rec: Any, root: Path) -> None:
-        self.rec, self.root = rec, root
+    def __init__(self, rec: Any, root: Path, compute: Any) -> None:
+        self.rec, self.root, self.compute = rec, root, compute
         self.jobs: dict[str, dict[str, Any]] = {}
         self._tracks: dict[str, list[Any]] = {}
         self._lock = threading.Lock()
@@ -43,7 +43,8 @@ class ScanJobs:
                 state["frames_done"], state["frames_total"] = done, total
 
             try:
-                res = scan(video, self.rec, gallery, every=every, progress=progress)
+                with self.compute:  # the recognizer is shared with the requests (not thread-safe)
+                    res = scan(video, self.rec, gallery, every=every, progress=progress)
                 out = res.to_dict()
                 for row, t in zip(out["tracks"], res.tracks):
                     row["best_crop"] = _png_data_uri(t.best_crop) if t.best_crop is not None else None
