@@ -134,3 +134,18 @@ def test_scan_job_progress_tracks_and_naming(server, lfw_dir: Path, tmp_path: Pa
     assert client.get(f"/scans/{job['id']}")[1]["confirmed"] == {str(track["track"]): name}
     assert [i["name"] for i in client.get("/galleries/scanned/identities")[1]] == [name]
     assert client.get("/scans/nope")[0] == 404
+
+
+def test_concurrent_enrolments_all_land(server, lfw_dir: Path) -> None:
+    """8 clients enrolling at once (this used to crash the server: dlib's detectors are not thread-safe)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    client, _ = server
+    assert client.post("/galleries/busy")[0] == 201
+    people = ["Colin_Powell", "Tony_Blair", "George_W_Bush", "Gerhard_Schroeder", "Donald_Rumsfeld", "Jean_Chretien",
+              "John_Ashcroft", "Junichiro_Koizumi"]
+    with ThreadPoolExecutor(8) as ex:
+        codes = list(ex.map(lambda p: client.post(f"/galleries/busy/identities/{p}",
+                                                  files={"images": [lfw_dir / p / f"{p}_0001.jpg"]})[0], people))
+    assert codes == [200] * 8
+    assert {i["name"] for i in client.get("/galleries/busy/identities")[1]} == set(people)
