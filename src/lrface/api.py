@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from .defaults import DEFAULT_DETECTOR, DEFAULT_MODEL, FIND_DETECTOR
+from .defaults import DEFAULT_DETECTOR, DEFAULT_MODEL, FIND_DETECTOR, ID_METHODS
 from .errors import LrfaceError
 from .imageio import list_images
 from .recognize.batches import EmbeddedSet, embed_paths
@@ -119,24 +119,24 @@ class Skipped(JsonResult):
 
 def identify(probes: ImageLike | Sequence[ImageLike], gallery: Gallery | str | Path, *,
              model: str | FaceRecognizer | None = None, top_k: int = 5, fpir: float | None = None,
-             threshold: float | None = None, framing: str = "auto", all_faces: bool = False,
-             method: str = "plain") -> Iterator[Identification | Skipped]:
+             threshold: float | None = None, framing: str = "auto", aligned: bool = False, over: str = "fused",
+             all_faces: bool = False, method: str = "plain", scales: Sequence[int] = (2, 4, 8),
+             degradations: int = 16, fusion: str = "s_max_add") -> Iterator[Identification | Skipped]:
     """Who is in each probe? Open-set: a name only at false-positive identification rate ``fpir``
     for this gallery's size and the probe's effective resolution. ``method="mitm"``: meet-in-the-middle
-    ranking, the same decision rule."""
+    ranking (``scales``, ``degradations``, ``fusion``), the same decision rule."""
     g = gallery if isinstance(gallery, Gallery) else Gallery.load(gallery)
     rec = _recognizer(model or g.model)
     items = list(probes) if isinstance(probes, (list, tuple)) else [probes]
+    if method not in ID_METHODS:
+        raise LrfaceError(f"unknown method {method!r}: {' or '.join(ID_METHODS)}")
     if all_faces:
-        found = g.identify_all_faces(rec, items, top_k, threshold=threshold, fpir=fpir)
-    elif method == "mitm":
+        found = g.identify_all_faces(rec, items, top_k, over, threshold, fpir)
+    else:
         from .search.mitm_search import MitmSearch
 
-        found = MitmSearch(rec, g).identify(rec, items, top_k, framing, threshold=threshold, fpir=fpir)
-    elif method == "plain":
-        found = g.identify(rec, items, top_k, framing, threshold=threshold, fpir=fpir)
-    else:
-        raise LrfaceError(f"unknown method {method!r}: plain or mitm")
+        searcher = g if method == "plain" else MitmSearch(rec, g, scales, degradations, fusion)
+        found = searcher.identify(rec, items, top_k, framing, aligned, over, threshold, fpir=fpir)
     for source, face, res in found:
         if res is None:
             yield Skipped(str(source), str(face))

@@ -147,10 +147,11 @@ def identify(db: str | None, gallery: str | None, probe: str, framing: str, top_
     best score reaches the threshold at which a stranger would be named with probability --fpir in
     a gallery of this size (for the probe's effective resolution), else "unknown"; a probe too poor
     to decide on gets "cannot decide (quality)". Exit status 0 when a probe was identified, 3 when none."""
+    from .. import api
     from ..imageio import list_images
     from ..recognize.routing import load_recognizer
     from ..search.gallery import Gallery, enroll, identity_items, new_gallery
-    from ..search.mitm_search import MitmSearch, parse_scales
+    from ..search.mitm_search import parse_scales
 
     if all_faces and (method == "mitm" or aligned or framing not in ("auto", "photo")):
         raise click.UsageError("--all-faces detects faces in photos: it takes neither --method mitm, --aligned nor a "
@@ -174,25 +175,23 @@ def identify(db: str | None, gallery: str | None, probe: str, framing: str, top_
         _report_refused(rep.refused, "gallery image(s)")
         if not len(g):
             raise LrfaceError(f"no usable gallery image under {gallery}")
-    if all_faces:
-        results = g.identify_all_faces(rec, probe_paths, top_k, over, threshold, fpir)
-    else:
-        searcher = g if method == "plain" else MitmSearch(rec, g, parse_scales(scales), degradations, fusion)
-        results = searcher.identify(rec, probe_paths, top_k, framing, aligned, over, threshold, fpir=fpir)
+    mitm_scales = parse_scales(scales) if method == "mitm" else ()
     identified = 0
-    for path, face, res in results:
-        if isinstance(face, str):
-            click.echo(f"{path}: skipped ({face})", err=True)
+    for hit in api.identify(probe_paths, g, model=rec, top_k=top_k, fpir=fpir, threshold=threshold, framing=framing,
+                            aligned=aligned, over=over, all_faces=all_faces, method=method, scales=mitm_scales,
+                            degradations=degradations, fusion=fusion):
+        path = hit.source
+        if isinstance(hit, api.Skipped):
+            click.echo(f"{path}: skipped ({hit.reason})", err=True)
             continue
-        assert res is not None
+        face, res = hit.face, hit.result
         identified += res.identity is not None
         box = None if face.box is None else [round(v, 1) for v in face.box]
         notes = face.notes("--crop")
         for n in notes:
             click.echo(f"warning: {path}: {n}", err=True)
         if as_json:
-            _echo_json({"probe": str(path), "expert": rec.expert_for_face(face), "box": box, "n_faces": face.n_faces,
-                        **res.to_dict(), "warnings": notes})
+            _echo_json({**hit.to_dict(), "warnings": notes})
             continue
         verdict = res.identity if res.identity is not None else (res.reason or res.decision)
         where = "" if box is None else f", face at {box[0]:.0f},{box[1]:.0f}-{box[2]:.0f},{box[3]:.0f}" + \

@@ -9,15 +9,13 @@ rewritten: it is imported into a new file.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..atomic import atomic_write, check_writable
+from ..atomic import atomic_path, atomic_write
 from ..errors import LrfaceError
 from . import store
 
@@ -50,21 +48,15 @@ def save_gallery(g: Any, path: Path, replace: bool = False) -> None:
             store.commit(path, g.journal, g.model_id)
         g.journal.clear()
         return
-    check_writable(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    os.unlink(tmp)  # SQLite makes its own file
-    try:
-        store.create(tmp, _meta(g))
-        store.commit(tmp, _all_rows(g), g.model_id)
-        os.replace(tmp, path)
-        for stale in (f"{path}-wal", f"{path}-shm"):  # the replaced database's, if it had any
-            if os.path.exists(stale):
-                os.unlink(stale)
-    finally:
-        for leftover in (tmp, f"{tmp}-wal", f"{tmp}-shm"):
-            if os.path.exists(leftover):
-                os.unlink(leftover)
+    with atomic_path(path) as tmp:  # SQLite takes the empty temp file as a new database
+        try:
+            store.create(tmp, _meta(g))
+            store.commit(tmp, _all_rows(g), g.model_id)
+        finally:
+            for leftover in (f"{tmp}-wal", f"{tmp}-shm"):  # left only if a write failed half-way
+                Path(leftover).unlink(missing_ok=True)
+    for stale in (f"{path}-wal", f"{path}-shm"):  # the replaced database's, if it had any
+        Path(stale).unlink(missing_ok=True)
     g.journal.clear()
 
 

@@ -69,8 +69,9 @@ def read(path: str | Path) -> dict[str, Any]:
         try:
             con.execute("BEGIN")
             meta = {k: json.loads(v) for k, v in con.execute("SELECT key, value FROM meta")}
-            names = [n for (n,) in con.execute("SELECT name FROM identities ORDER BY id")]
-            ids = {i: k for k, (i,) in enumerate(con.execute("SELECT id FROM identities ORDER BY id"))}
+            people = con.execute("SELECT id, name FROM identities ORDER BY id").fetchall()
+            names = [name for _, name in people]
+            ids = {i: k for k, (i, _) in enumerate(people)}
             rows = con.execute("SELECT identity, emb, r, quality, source, content FROM templates ORDER BY id").fetchall()
             con.execute("COMMIT")
         finally:
