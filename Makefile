@@ -26,7 +26,7 @@ test: setup
 	$(PY) -m pytest -q
 
 demo: setup
-	$(VENV)/bin/lrface eval --dataset lfw --resolutions 5,7,14,20,28,56 --modes cr,er --protocols btm-stm --out out/demo
+	$(VENV)/bin/lrface eval $(if $(MODEL),-m $(MODEL)) --dataset lfw --resolutions 5,7,14,20,28,56 --modes cr,er --protocols btm-stm --out out/demo
 	$(VENV)/bin/lrface report out/demo/results.json --out out/demo/report.html
 
 bench: setup

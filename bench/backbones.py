@@ -4,8 +4,9 @@
 
 For each model, `lrface eval -m MODEL -r 7,14,20 --modes cr -p btm-stm --json` (HR, the four
 btm-stm protocols, CR at 7/14/20 px: HR image vs the other reduced), then the HR network's
-faces/s at batch 32 on aligned crops, all models measured side by side in this one run after a
-warm-up, and the licence of the weights (`lrface models`).
+faces/s at batch 32 on aligned crops on onnxruntime (the CPU default) and in PyTorch, all models
+measured side by side in this one run after a warm-up, and the licence of the weights (`lrface models`).
+`--speed-only` skips the accuracy columns.
 """
 from __future__ import annotations
 
@@ -40,18 +41,23 @@ def accuracy_row(model: str, folds: int | None) -> dict[str, float]:
 
 
 @torch.inference_mode()
-def faces_per_second(models: list[str], n: int = 256, batch: int = 32) -> dict[str, float]:
+def faces_per_second(models: list[str], n: int = 256, batch: int = 32) -> dict[str, dict[str, float]]:
+    """HR network's faces/s on each runtime (PyTorch eager, onnxruntime), measured in turn after a warm-up."""
+    from lrface.recognize.recognizer import Recognizer
     from lrface.recognize.routing import load_recognizer
 
-    recs = {m: load_recognizer(m, device="cpu", batch_size=batch) for m in models}
-    rates = {}
-    for m, rec in recs.items():
-        hr = getattr(rec, "hr", rec)
-        x = np.random.default_rng(0).integers(0, 255, (n, hr.input_size[0], hr.input_size[0], 3), dtype=np.uint8)
-        hr.embed_crops(x[:batch])  # warm-up
-        t0 = time.perf_counter()
-        hr.embed_crops(x)
-        rates[m] = n / (time.perf_counter() - t0)
+    rates: dict[str, dict[str, float]] = {}
+    for m in models:
+        name = getattr(load_recognizer(m, device="cpu"), "hr", None)
+        hr_name = name.model_name if name is not None else m
+        rates[m] = {}
+        for runtime in ("torch", "onnx"):
+            hr = Recognizer(hr_name, device="cpu", batch_size=batch, runtime=runtime)
+            x = np.random.default_rng(0).integers(0, 255, (n, hr.input_size[0], hr.input_size[0], 3), dtype=np.uint8)
+            hr.embed_crops(x[:batch])  # warm-up (and the one-off export for onnx)
+            t0 = time.perf_counter()
+            hr.embed_crops(x)
+            rates[m][runtime] = n / (time.perf_counter() - t0)
     return rates
 
 
@@ -59,18 +65,21 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--models", default="dlib_routed,dlib_resnet,mbf_w600k,sface")
     ap.add_argument("--folds", type=int, default=None, help="first N folds only (quick look)")
+    ap.add_argument("--speed-only", action="store_true", help="skip the LFW accuracy columns")
     args = ap.parse_args()
     from lrface.models.shipped import licence_of
 
     models = [m.strip() for m in args.models.split(",") if m.strip()]
-    acc = {m: accuracy_row(m, args.folds) for m in models}
+    acc = {m: ({} if args.speed_only else accuracy_row(m, args.folds)) for m in models}
     speed = faces_per_second(models)
-    head = " | ".join(c[0] for c in COLUMNS)
-    print(f"| model | {head} | faces/s (HR net, batch 32) | licence |")
-    print("|---" * (len(COLUMNS) + 3) + "|")
+    cols = [] if args.speed_only else [c[0] for c in COLUMNS]
+    head = "".join(f" {c} |" for c in cols)
+    print(f"| model |{head} faces/s onnxruntime | faces/s PyTorch | ratio | licence |")
+    print("|---" * (len(cols) + 5) + "|")
     for m in models:
-        cells = " | ".join(f"{acc[m][c[0]]:.2f}" for c in COLUMNS)
-        print(f"| {m} | {cells} | {speed[m]:.0f} | {licence_of(m).short()} |")
+        cells = "".join(f" {acc[m][c]:.2f} |" for c in cols)
+        s = speed[m]
+        print(f"| {m} |{cells} {s['onnx']:.0f} | {s['torch']:.0f} | {s['onnx'] / s['torch']:.2f}x | {licence_of(m).short()} |")
     print(f"({Path.cwd().name}: {torch.get_num_threads()} threads; LFW View 2, 10-fold unless --folds)")
 
 

@@ -13,6 +13,7 @@ import torch
 from conftest import run
 from lrface.align import align, detect_faces
 from lrface.align.transform import ARCFACE_112
+from lrface.defaults import DEFAULT_MODEL
 from lrface.imageio import load_image
 from lrface.models import create_model
 from lrface.models.shipped import MBF_FILE, SFACE_FILE, licence_of
@@ -97,17 +98,25 @@ def test_licences_shown(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["models"], capsys)
     assert "NOT for commercial use" in out and "Apache-2.0" in out
     assert rows["mbf_routed"]["any_use"] is False and rows["mbf_lr"]["any_use"] is False  # distilled from it
+    # the routed SFace permits any use; its LR expert keeps SFace's Apache-2.0 beside lrface's MIT
+    assert rows["sface_routed"]["any_use"] and rows["sface_lr"]["any_use"]
+    assert rows["sface_routed"]["licence"] == "Apache-2.0 + MIT (lrface)"
+    assert "(default)" in rows[DEFAULT_MODEL]["description"] and rows[DEFAULT_MODEL]["any_use"]
 
 
-def test_mbf_routed_sends_a_tiny_face_to_its_lr_expert(lfw_faces: list[Path], tmp_path: Path) -> None:
-    """The published routed MobileFaceNet: a 14 px crop goes to mbf_lr and still matches a photo of
-    the same person at FAR 1e-3; the photo goes to the HR network."""
+@pytest.mark.parametrize("model,cutoff", [("mbf_routed", 24), ("sface_routed", 20)])
+def test_routed_sends_a_tiny_face_to_its_lr_expert(model: str, cutoff: float, lfw_faces: list[Path],
+                                                  tmp_path: Path) -> None:
+    """The published routed MobileFaceNet and SFace: a 14 px crop goes to the LR expert, the photo to
+    the HR network, both with fitted operating points. MobileFaceNet's never calls this crop (squashed
+    to a square) a different person from another photo of him; SFace's does (similarity 0.06, README:
+    bench/tiny_crops.py, why it is not the default), so that is not asserted for it."""
     from PIL import Image
 
     from lrface.recognize.routing import load_recognizer
 
-    rec = load_recognizer("mbf_routed", device="cpu")
-    assert rec.cutoff == 24 and rec.far_tables is not None
+    rec = load_recognizer(model, device="cpu")
+    assert rec.cutoff == cutoff and rec.far_tables is not None and rec.open_set is not None
     photo = rec.prepare(lfw_faces[6])  # George W Bush
     img = np.asarray(Image.open(lfw_faces[7]).convert("RGB"))
     face = rec.prepare(lfw_faces[7])
@@ -116,4 +125,4 @@ def test_mbf_routed_sends_a_tiny_face_to_its_lr_expert(lfw_faces: list[Path], tm
     tiny = rec.prepare(tmp_path / "tiny.png", framing="tight")
     assert rec.expert_for_face(photo) == "hr" and rec.expert_for_face(tiny) == "lr"
     v = rec.verify(tmp_path / "tiny.png", lfw_faces[6], framing_a="tight")
-    assert v.decision != "different person" and v.experts == ("lr", "hr"), v.explanation
+    assert v.experts == ("lr", "hr") and (model != "mbf_routed" or v.decision != "different person"), v.explanation

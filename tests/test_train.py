@@ -202,3 +202,13 @@ def test_publish_registers_and_checks_sha(datasets, tmp_path, monkeypatch) -> No
     dst.write_bytes(dst.read_bytes()[:-8] + b"\0" * 8)
     with pytest.raises(LrfaceError, match="sha256"):
         create_model("test_published_model")
+    # over the size limit: stored as float16 at half the size, read back as float32 near the trained weights
+    half = publish(run, "test_half_model", "dlib_resnet", "lrface train baseline_hr ...", "orl", {"hr": 1.0},
+                   max_mb=(run / "model.safetensors").stat().st_size / 2**20 * 0.6)
+    assert read_manifest()["test_half_model"]["stored_dtype"] == "float16"
+    assert half.stat().st_size < 0.55 * (run / "model.safetensors").stat().st_size
+    register_published()
+    sd = create_model("test_half_model").state_dict()
+    assert all(sd[k].dtype == trained[k].dtype and torch.allclose(sd[k], trained[k], rtol=1e-3, atol=1e-4) for k in trained)
+    with pytest.raises(LrfaceError, match="even in float16"):
+        publish(run, "test_too_big", "dlib_resnet", "c", "orl", {}, max_mb=1.0)

@@ -1,7 +1,10 @@
 """Defaults every entry point shares, importable without torch (the command line starts fast)."""
 from __future__ import annotations
 
-DEFAULT_MODEL = "dlib_routed"  # the published default: dlib_resnet (HR) + its trained LR expert
+# the published default: dlib_resnet (HR) + its trained LR expert. sface_routed is more accurate on LFW and
+# also permits any use, but on tiny crops cut from detector boxes it calls 44-46 % of genuine 12-16 px pairs
+# "different person" (dlib_routed: 2-5 %; python bench/tiny_crops.py, README "Backbones")
+DEFAULT_MODEL = "dlib_routed"
 FALLBACK_MODEL = "dlib_resnet"  # used (with a warning) when the default is not in the manifest
 # recognizers: the detector that suits the model's crop (dlib chips: dlib HOG, then CenterFace when HOG
 # finds nothing; ArcFace crops: SCRFD, whose 5 points align them)

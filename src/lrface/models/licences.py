@@ -44,10 +44,13 @@ def licence_of(name: str) -> Licence:
         parts = [licence_of(entry["hr"]), licence_of(entry["lr"])]
         free = all(p.any_use for p in parts)
         notes = "; ".join(dict.fromkeys(p.note for p in parts if p.note))
-        return Licence(f"{entry['hr']} + {entry['lr']}", " + ".join(dict.fromkeys(p.licence for p in parts)), free,
-                       notes)
+        each = dict.fromkeys(t for p in parts for t in p.licence.split(" + "))  # each licence once
+        return Licence(f"{entry['hr']} + {entry['lr']}", " + ".join(each), free, notes)
     if "base_model" in entry:
         teacher = licence_of(entry.get("teacher", entry["base_model"]))
-        return Licence("lrface (weights/manifest.json)", "MIT (lrface)" if teacher.any_use else teacher.licence,
-                       teacher.any_use, ANY_USE_DATA_NOTE if teacher.any_use else f"derived from {teacher.source}")
+        if not teacher.any_use:
+            return Licence("lrface (weights/manifest.json)", teacher.licence, False, f"derived from {teacher.source}")
+        # a permissive base licence with conditions (Apache-2.0: keep its notice) travels with the weights
+        terms = "MIT (lrface)" if teacher.licence.startswith(("CC0", "MIT")) else f"MIT (lrface) + {teacher.licence}"
+        return Licence("lrface (weights/manifest.json)", terms, True, f"derived from {teacher.source}; {ANY_USE_DATA_NOTE}")
     return UNTRAINED

@@ -9,8 +9,10 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+import torch
 import yaml
 from safetensors.torch import load as load_safetensors
+from safetensors.torch import save as save_safetensors
 
 from ..atomic import atomic_write_bytes
 from ..errors import LrfaceError
@@ -32,7 +34,10 @@ def _factory(name: str, entry: dict[str, Any]):
                 raise LrfaceError(f"{f}: sha256 does not match weights/{MANIFEST}")
             from .base import load_weights
 
-            load_weights(model, load_safetensors(data), str(f), name)
+            sd = load_safetensors(data)
+            if entry.get("stored_dtype") == "float16":  # published at half size (see publish)
+                sd = {k: v.float() if v.dtype == torch.float16 else v for k, v in sd.items()}
+            load_weights(model, sd, str(f), name)
         return model
 
     build.__doc__ = published_description(entry)
@@ -48,18 +53,26 @@ def register_published() -> None:
 
 def publish(run_dir: Path, name: str, base_model: str, command: str, data: str, metrics: dict[str, Any],
             max_mb: float = 30.0) -> Path:
-    """Copy ``run_dir/model.safetensors`` to ``weights/<name>.safetensors`` and record it."""
+    """Copy ``run_dir/model.safetensors`` to ``weights/<name>.safetensors`` and record it. Weights
+    over ``max_mb`` in float32 are stored as float16 (``stored_dtype`` in the manifest) and read back
+    as float32: ``sface_lr``'s 36.9 MB become 18.5 MB and its L2-normalised embeddings of 200 LFW crops
+    move by at most 6.4e-4 (min cosine to the float32 ones 0.999998)."""
     src = run_dir / "model.safetensors"
     if not src.is_file():
         raise LrfaceError(f"{src} not found: train first")
-    data_bytes = src.read_bytes()
+    data_bytes, extra = src.read_bytes(), {}
     if len(data_bytes) > max_mb * 2**20:
-        raise LrfaceError(f"{src} is {len(data_bytes) / 2**20:.1f} MB, over the {max_mb} MB limit")
+        sd = load_safetensors(data_bytes)
+        data_bytes = save_safetensors({k: v.half() if v.dtype == torch.float32 else v for k, v in sd.items()},
+                                      metadata={"stored_dtype": "float16"})
+        extra = {"stored_dtype": "float16"}
+    if len(data_bytes) > max_mb * 2**20:
+        raise LrfaceError(f"{src} is {len(data_bytes) / 2**20:.1f} MB even in float16, over the {max_mb} MB limit")
     root = weights_dir()
     dst = root / f"{name}.safetensors"
     atomic_write_bytes(dst, data_bytes)
     cfg_file = run_dir / "config.yaml"
     recipe = (yaml.safe_load(cfg_file.read_text()) or {}).get("name", "?") if cfg_file.is_file() else "?"
     record_weights(name, dst, {"kind": "recognition", "base_model": base_model, "recipe": recipe,
-                               "command": command, "data": data, "metrics": metrics})
+                               "command": command, "data": data, "metrics": metrics, **extra})
     return dst

@@ -1,6 +1,7 @@
 """High-level API: ``Recognizer().embed(images)``, ``compare``, ``verify``."""
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
@@ -20,6 +21,7 @@ from .prepared import PreparedFace, Verification  # noqa: F401  (part of this mo
 
 if TYPE_CHECKING:
     from ..degrade import Reduce, Resolution
+    from ..models.onnx_runtime import OnnxEmbedder
     from .calibration import Calibration
     from .operating import FarTables, OpenSetCalibration
 
@@ -37,6 +39,7 @@ MIN_CROP_R = 4.0  # a declared crop must hold a face of at least this resolution
 FLAT_STD = 2.0  # grey levels: a crop flatter than this holds no face
 from ..defaults import DEFAULT_DETECTOR, FRAMING_CHOICES  # noqa: E402  (re-exported; the same names as FRAMINGS)
 
+log = logging.getLogger(__name__)
 ImageLike = str | os.PathLike[str] | np.ndarray | Image.Image
 
 
@@ -349,9 +352,12 @@ class Recognizer(FaceRecognizer):
     """A registered backbone plus detection and alignment; embeddings are L2-normalised."""
 
     def __init__(self, model: str = "dlib_resnet", weights: str | Path | None = None, device: str | None = None,
-                 batch_size: int = 32, detector: str = DEFAULT_DETECTOR) -> None:
+                 batch_size: int = 32, detector: str = DEFAULT_DETECTOR, runtime: str | None = None) -> None:
+        from ..models.onnx_runtime import resolve_runtime
+
         self.model_name = model
         self.device = resolve_device(device)
+        self.runtime = resolve_runtime(runtime, self.device)  # "onnx": embeds on onnxruntime (models/onnx_runtime.py)
         self.model = create_model(model, weights=weights).to(self.device).to(memory_format=torch.channels_last)
         self.batch_size = batch_size
         self.input_size: tuple[int, int] = tuple(self.model.input_size)  # type: ignore[assignment]
@@ -373,6 +379,7 @@ class Recognizer(FaceRecognizer):
         rec.input_size = tuple(model.input_size)  # type: ignore[arg-type,assignment]
         rec.style = str(model.align_style)
         rec.threshold, rec.calibration = None, None
+        rec.runtime = "torch"  # the weights may change under it (training)
         return rec
 
     @property
@@ -392,6 +399,22 @@ class Recognizer(FaceRecognizer):
         """Embeddings of aligned chips (N x 3 x H x W in [0, 1]) reduced to resolution ``r``."""
         return self.embed_crops(reduce(x, r, self.style))
 
+    def onnx_embedder(self) -> "OnnxEmbedder | None":
+        """The onnxruntime session of this network (built at the first embedding), or None when the
+        runtime is PyTorch; a graph that cannot be exported or disagrees falls back to PyTorch."""
+        if getattr(self, "runtime", "torch") != "onnx":
+            return None
+        if getattr(self, "_onnx", None) is None:
+            from ..models.onnx_runtime import OnnxEmbedder
+
+            try:
+                self._onnx = OnnxEmbedder(self.model, self.input_size, self.model_id)
+            except Exception as e:  # noqa: BLE001 - any export/runtime failure: PyTorch computes the same thing
+                log.warning("%s: onnxruntime unavailable (%s); embedding with PyTorch", self.model_name, e)
+                self.runtime = "torch"
+                return None
+        return self._onnx
+
     @torch.inference_mode()
     def embed_crops(self, crops: np.ndarray | torch.Tensor) -> np.ndarray:
         """Embeddings of aligned crops: uint8 N x H x W x 3, or float N x 3 x H x W in [0, 1]."""
@@ -399,8 +422,12 @@ class Recognizer(FaceRecognizer):
         if x.dtype == torch.uint8:
             x = x.permute(0, 3, 1, 2).float().div_(255.0)
         x = center_crop(x, self.input_size)
+        onnx = self.onnx_embedder()
         out = []
         for i in range(0, len(x), self.batch_size):
+            if onnx is not None:
+                out.append(torch.from_numpy(onnx(x[i : i + self.batch_size].numpy())))
+                continue
             xb = x[i : i + self.batch_size].to(self.device).contiguous(memory_format=torch.channels_last)
             out.append(torch.nn.functional.normalize(self.model(xb).float(), dim=1).cpu())
         if not out:
