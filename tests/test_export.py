@@ -54,6 +54,9 @@ def test_recognizer_runs_on_onnxruntime_by_default(lfw_faces, isolated_cache, mo
     again = Recognizer("dlib_resnet", device="cpu")
     assert np.abs(again.embed_crops(crops) - expected).max() <= 1e-5 and again.runtime == "onnx"
     assert cached[0].read_bytes()[:4] != b"not "  # replaced by a good export
+    other = Recognizer("dlib_lr150", device="cpu", runtime="torch")
+    again.model = other.model  # a module swapped in after the first embedding is not run on the old graph
+    assert np.abs(again.embed_crops(crops) - other.embed_crops(crops)).max() <= 1e-5
 
 
 def test_runtime_choice_is_checked(monkeypatch, capsys) -> None:

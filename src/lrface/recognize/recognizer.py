@@ -401,19 +401,22 @@ class Recognizer(FaceRecognizer):
 
     def onnx_embedder(self) -> "OnnxEmbedder | None":
         """The onnxruntime session of this network (built at the first embedding), or None when the
-        runtime is PyTorch; a graph that cannot be exported or disagrees falls back to PyTorch."""
+        runtime is PyTorch; a graph that cannot be exported or disagrees falls back to PyTorch. A module
+        swapped in after the first embedding gets its own graph."""
         if getattr(self, "runtime", "torch") != "onnx":
             return None
-        if getattr(self, "_onnx", None) is None:
+        built = getattr(self, "_onnx", None)
+        if built is None or built[0] is not self.model:
+            from ..models.base import model_digest
             from ..models.onnx_runtime import OnnxEmbedder
 
             try:
-                self._onnx = OnnxEmbedder(self.model, self.input_size, self.model_id)
+                built = self._onnx = (self.model, OnnxEmbedder(self.model, self.input_size, model_digest(self.model)))
             except Exception as e:  # noqa: BLE001 - any export/runtime failure: PyTorch computes the same thing
                 log.warning("%s: onnxruntime unavailable (%s); embedding with PyTorch", self.model_name, e)
                 self.runtime = "torch"
                 return None
-        return self._onnx
+        return built[1]
 
     @torch.inference_mode()
     def embed_crops(self, crops: np.ndarray | torch.Tensor) -> np.ndarray:
