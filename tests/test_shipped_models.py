@@ -89,6 +89,20 @@ def test_tiled_detection_finds_a_small_face_in_a_large_photo(lfw_faces: list[Pat
     assert not [f for f in untiled if f.box[0] <= at[0] <= f.box[2] and f.box[1] <= at[1] <= f.box[3]]
 
 
+@pytest.mark.parametrize("detector", ["scrfd", "centerface"])
+def test_a_face_filling_a_huge_photo_is_found(detector: str, lfw_faces: list[Path]) -> None:
+    """An LFW photo enlarged to 5,000 px: its face (about 1,700 px) is too large for SCRFD in the
+    1,024 px whole-image pass; the coarse pass finds it, in the photo's own pixels."""
+    import cv2
+
+    img = cv2.resize(load_image(lfw_faces[4]), (5000, 5000), interpolation=cv2.INTER_LINEAR)
+    faces = detect_faces(img, detector)
+    assert len(faces) == 1, [f.box for f in faces]
+    l, t, r, b = faces[0].box
+    assert 0 <= l < r <= 5000 and 0 <= t < b <= 5000 and 1000 < r - l < 3000
+    assert abs((l + r) / 2 - 2500) < 600 and abs((t + b) / 2 - 2500) < 800
+
+
 def test_licences_shown(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["models", "--json"], capsys)
     rows = {r["name"]: r for r in json.loads(out)}

