@@ -236,6 +236,11 @@ def test_rotated_photos_are_warned_about(lfw_dir, tmp_path, capsys) -> None:
     assert "looks upside down" in err and "Traceback" not in err, err
     code, out, err = run(["verify", _face(lfw_dir), _face(lfw_dir)], capsys)
     assert code == 0 and "upside down" not in err
+    # a 112 px model detects with SCRFD, whose five points look upright even on a turned face: its score decides
+    code, out, err = run(["verify", "-m", "mbf_routed", str(tmp_path / "upside.jpg"), _face(lfw_dir)], capsys)
+    assert "looks upside down" in err and "Traceback" not in err, err
+    code, out, err = run(["verify", "-m", "mbf_routed", _face(lfw_dir), _face(lfw_dir)], capsys)
+    assert code == 0 and "upside down" not in err
 
 
 @pytest.mark.parametrize("payload", [
