@@ -43,13 +43,13 @@ def accuracy_row(model: str, folds: int | None) -> dict[str, float]:
 @torch.inference_mode()
 def faces_per_second(models: list[str], n: int = 256, batch: int = 32) -> dict[str, dict[str, float]]:
     """HR network's faces/s on each runtime (PyTorch eager, onnxruntime), measured in turn after a warm-up."""
+    from lrface.models.published import read_manifest
     from lrface.recognize.recognizer import Recognizer
-    from lrface.recognize.routing import load_recognizer
 
+    manifest = read_manifest()
     rates: dict[str, dict[str, float]] = {}
     for m in models:
-        name = getattr(load_recognizer(m, device="cpu"), "hr", None)
-        hr_name = name.model_name if name is not None else m
+        hr_name = manifest.get(m, {}).get("hr", m)  # a routed model's HR network, else the model itself
         rates[m] = {}
         for runtime in ("torch", "onnx"):
             hr = Recognizer(hr_name, device="cpu", batch_size=batch, runtime=runtime)

@@ -22,6 +22,12 @@ import numpy as np
 from PIL import Image
 
 
+def shares(c: Counter) -> str:
+    """% of the pairs answered same / different / cannot decide."""
+    total = max(sum(c.values()), 1)
+    return " / ".join(f"{100 * c[k] / total:.1f}" for k in ("same person", "different person", "cannot decide"))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--models", default="dlib_routed,mbf_routed,sface_routed")
@@ -67,15 +73,7 @@ def main() -> None:
                     count[int(ps.same[i])][v.decision.split(" (")[0]] += 1
                 except LrfaceError:
                     count[int(ps.same[i])]["error"] += 1
-            g, n = count[1], count[0]
-            gt, nt = sum(g.values()), sum(n.values())
-
-            def pct(c: Counter, k: str, tot: int) -> str:
-                return f"{100 * c[k] / max(tot, 1):.1f}"
-
-            print(f"| {m} | {w} | {pct(g, 'same person', gt)} / {pct(g, 'different person', gt)} / "
-                  f"{pct(g, 'cannot decide', gt)} | {pct(n, 'same person', nt)} / {pct(n, 'different person', nt)} / "
-                  f"{pct(n, 'cannot decide', nt)} |", flush=True)
+            print(f"| {m} | {w} | {shares(count[1])} | {shares(count[0])} |", flush=True)
     print(f"(LFW pairsDevTest, {len(chosen)} pairs, CenterFace boxes, % of pairs; errors: counted apart)")
 
 

@@ -6,7 +6,7 @@ Layers, lowest first (a module may import from its own layer and the ones before
 counts, including the ones inside functions (they are where start-up time is saved, not where
 design rules stop):
 
-    core      errors, paths, atomic, registry, defaults, decision, imageio, metrics, results
+    core      errors, paths, atomic, registry, defaults, decision, imageio, metrics, results, onnxsession
     align     detection, landmarks, alignment, framing
     degrade   resolution reduction, camera-like degradations
     models    networks, shipped / published weights, SR, export
@@ -29,7 +29,8 @@ from pathlib import Path
 
 LAYERS = ("core", "align", "degrade", "models", "data", "recognize", "search", "video", "eval", "train", "make",
           "api", "service", "cli")
-CORE = {"errors", "paths", "atomic", "registry", "defaults", "decision", "imageio", "metrics", "results", "__main__"}
+CORE = {"errors", "paths", "atomic", "registry", "defaults", "decision", "imageio", "metrics", "results", "onnxsession",
+        "__main__"}
 SRC = Path(__file__).resolve().parent.parent / "src"
 
 

@@ -235,7 +235,8 @@ class CenterFace:
         """An onnxruntime session for input ``shape`` (H, W), or for any size (None): a fixed shape
         runs about 12 % faster, so a size seen again (video frames) gets its own session."""
         import onnx
-        import onnxruntime as ort
+
+        from ..onnxsession import cpu_session
 
         model = onnx.ModelProto()
         model.CopyFrom(self.model)
@@ -249,9 +250,7 @@ class CenterFace:
                 div = 1 if value.name == "input.1" else 4
                 for d, v in zip(dims, (1, dims[1].dim_value, shape[0] // div, shape[1] // div)):
                     d.dim_value = v
-        opts = ort.SessionOptions()
-        opts.log_severity_level = 3
-        return ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+        return cpu_session(model.SerializeToString())
 
     def _run(self, blob: np.ndarray) -> list[np.ndarray]:
         shape = (blob.shape[2], blob.shape[3])

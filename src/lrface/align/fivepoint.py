@@ -41,11 +41,9 @@ class SCRFD:
     to this (tiling, for larger images, is ``tiled``'s job)."""
 
     def __init__(self, threshold: float = 0.5, nms_iou: float = 0.4, max_side: int = TILE) -> None:
-        import onnxruntime as ort
+        from ..onnxsession import cpu_session
 
-        opts = ort.SessionOptions()
-        opts.log_severity_level = 3
-        self.session = ort.InferenceSession(str(package_file(*SCRFD_FILE)), opts, providers=["CPUExecutionProvider"])
+        self.session = cpu_session(str(package_file(*SCRFD_FILE)))
         self.input = self.session.get_inputs()[0].name
         self.threshold, self.nms_iou, self.max_side = threshold, nms_iou, max_side
         self._centres: dict[tuple[int, int, int], np.ndarray] = {}

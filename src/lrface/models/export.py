@@ -68,11 +68,9 @@ def _rate(fn: Any, n: int, seconds: float) -> float:
 
 def check_onnx(data: bytes, model: torch.nn.Module, x: torch.Tensor, path: str, seconds: float = 2.0) -> ExportCheck:
     """Parity (max |diff| of the embeddings) and speed of onnxruntime vs PyTorch on the same batch."""
-    import onnxruntime as ort
+    from ..onnxsession import cpu_session
 
-    opts = ort.SessionOptions()
-    opts.log_severity_level = 3
-    sess = ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
+    sess = cpu_session(data)
     net = Normalized(model).eval().cpu()
     xn = x.numpy().astype(np.float32)
     with torch.inference_mode():

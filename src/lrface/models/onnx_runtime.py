@@ -63,21 +63,19 @@ class OnnxEmbedder:
     L2-normalised N x D embeddings, as ``Normalized(model)`` computes them."""
 
     def __init__(self, model: torch.nn.Module, input_size: tuple[int, int], digest: str) -> None:
-        import onnxruntime as ort
+        from ..onnxsession import cpu_session
 
         h, w = input_size
         path = cache_dir() / "onnx" / f"{type(model).__name__}-{digest}-{h}x{w}-opset{OPSET}.onnx"
-        opts = ort.SessionOptions()
-        opts.log_severity_level = 3
         data = self._cached(path)
         if data is not None:
             try:
-                self.session = ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
+                self.session = cpu_session(data)
                 return
             except Exception as e:  # noqa: BLE001 - an unreadable cache entry is exported again
                 log.warning("cached %s unreadable (%s); exporting again", path, e)
         data = onnx_bytes(model, input_size)
-        self.session = ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
+        self.session = cpu_session(data)
         diff = self.parity(model, input_size)
         if not diff <= PARITY_TOL:  # NaN too
             raise LrfaceError(f"{type(model).__name__} on onnxruntime differs from PyTorch by {diff:.2g}")
